@@ -1,0 +1,44 @@
+"""Build a reference set (inputs, segments, masks) shared by every model of a dataset.
+
+    python -m experiments.build_reference dataset=cifar10 data_root=../shared/data out=ref.npz \
+        [reference.num_points=128] [reference.num_samples=1000] [reference.image.segmenter=slic]
+"""
+
+from __future__ import annotations
+
+import logging
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig
+
+from experiments import config  # noqa: F401  (registers zest_schema)
+from experiments.common import load_data, make_reference
+from training.runtime import set_threads
+
+log = logging.getLogger(__name__)
+
+
+def build_reference(cfg: DictConfig):
+    """Load the data, build the reference of `cfg.reference`, save it to `cfg.out`."""
+    if not cfg.out:
+        raise ValueError("set out=<path>.npz")
+    set_threads(cfg.threads)
+    reference = make_reference(load_data(cfg), cfg)
+    reference.save(cfg.out)
+    k = reference.num_features
+    log.info(
+        "%s: N=%d points, L=%d samples, features per point min %d / median %d / max %d, id %s",
+        cfg.out, reference.num_points, reference.num_samples, k.min(), int(np.median(k)), k.max(),
+        reference.id,
+    )
+    return reference
+
+
+@hydra.main(config_path="../conf", config_name="zest", version_base=None)
+def main(cfg: DictConfig) -> None:
+    build_reference(cfg)
+
+
+if __name__ == "__main__":
+    main()

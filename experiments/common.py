@@ -1,0 +1,111 @@
+"""What the Zest apps share: data loading, model inputs, references from config, model predictors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+import zest
+from training.augment import normalize_images
+from training.checkpoint import load_model
+from training.data import DataBundle, load_dataset
+
+
+def load_data(cfg: DictConfig) -> DataBundle:
+    """The dataset named by `cfg.dataset`, read from `cfg.data_root/<name>`."""
+    options = OmegaConf.to_container(cfg.dataset.options, resolve=True)
+    root = Path(cfg.data_root) / cfg.dataset.name
+    return load_dataset(cfg.dataset.name, root, download=cfg.download, **options)
+
+
+def model_inputs(bundle: DataBundle, inputs: torch.Tensor) -> torch.Tensor:
+    """Raw split inputs -> what the models take (images: uint8 -> normalized float)."""
+    if bundle.domain == "image":
+        return normalize_images(inputs, bundle.info["mean"], bundle.info["std"])
+    return inputs
+
+
+def reference_points(bundle: DataBundle, cfg: DictConfig, count: int) -> torch.Tensor:
+    """The first `count` training points in canonical order (the authors' reference set)."""
+    if cfg.reference.points != "train_first":
+        raise ValueError(f"unknown reference.points {cfg.reference.points!r} (train_first)")
+    available = len(bundle.train.labels)
+    if count > available:
+        raise ValueError(f"asked for {count} points but {bundle.name} has {available} train points")
+    return model_inputs(bundle, bundle.train.inputs[:count])
+
+
+def _segmenter(options: DictConfig):
+    name = options.segmenter
+    if name == "quickshift":
+        return zest.Quickshift(options.kernel_size, options.max_dist, options.ratio)
+    if name == "quickshift_scaled":
+        return zest.Quickshift.scaled(
+            kernel_size=options.kernel_size, max_dist=options.max_dist, ratio=options.ratio
+        )
+    if name == "slic":
+        return zest.Slic(n_segments=options.slic_segments)
+    if name == "grid":
+        return zest.Grid(cells=(options.grid_cells, options.grid_cells))
+    raise ValueError(f"unknown segmenter {name!r}: quickshift, quickshift_scaled, slic or grid")
+
+
+def make_reference(bundle: DataBundle, cfg: DictConfig) -> zest.Reference:
+    """Build the reference set of `cfg.reference` for the bundle's domain (Algorithm 1, 1-4)."""
+    r = cfg.reference
+    x = reference_points(bundle, cfg, r.num_points)
+    common = dict(num_samples=r.num_samples, seed=r.seed)
+    if bundle.domain == "image":
+        return zest.image_reference(
+            x, mean=bundle.info["mean"], std=bundle.info["std"], segmenter=_segmenter(r.image),
+            fill=r.image.fill, **common,
+        )
+    if bundle.domain == "text":
+        mask = bundle.info["unk_index"] if r.text.mask == "unk" else bundle.info["pad_index"]
+        return zest.text_reference(
+            x, mask_token=mask, pad_token=bundle.info["pad_index"], features=r.text.features,
+            **common,
+        )
+    return zest.audio_reference(x, num_segments=r.audio.num_segments, **common)
+
+
+def predictor(model: torch.nn.Module, meta: dict, reference: zest.Reference | None = None):
+    """The model as a black box on the reference's inputs.
+
+    Image references store inputs normalized with the reference's mean/std; a model trained with
+    another normalization gets them re-normalized to its own (the authors' code used one for both).
+    """
+    if reference is None or reference.domain != "image":
+        return model
+    ref_norm = (reference.options["mean"], reference.options["std"])
+    own = meta.get("normalization") or {}
+    own_norm = (own.get("mean", ref_norm[0]), own.get("std", ref_norm[1]))
+    if [list(map(float, v)) for v in own_norm] == [list(map(float, v)) for v in ref_norm]:
+        return model
+
+    def shape(v, like):
+        return torch.as_tensor(v, dtype=like.dtype, device=like.device)[None, :, None, None]
+
+    def predict(x: torch.Tensor) -> torch.Tensor:
+        pixels = x * shape(ref_norm[1], x) + shape(ref_norm[0], x)
+        return model((pixels - shape(own_norm[0], x)) / shape(own_norm[1], x))
+
+    return predict
+
+
+def checkpoints(model_dir: str | Path) -> dict[int, Path]:
+    """epoch -> checkpoint path of one training run's folder."""
+    found = {}
+    for path in Path(model_dir).glob("epoch*.safetensors"):
+        match = re.fullmatch(r"epoch(\d+)\.safetensors", path.name)
+        if match:
+            found[int(match.group(1))] = path
+    if not found:
+        raise FileNotFoundError(f"no epoch*.safetensors checkpoints in {model_dir}")
+    return dict(sorted(found.items()))
+
+
+__all__ = ["checkpoints", "load_data", "load_model", "make_reference", "model_inputs", "predictor"]

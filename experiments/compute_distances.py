@@ -1,0 +1,89 @@
+"""Compute one study's distance table for one dataset (docs/architecture.md, "Result tables").
+
+    python -m experiments.compute_distances dataset=cifar10 study.name=epochs inputs_root=results/smoke \
+        arch=resnet20 study.seeds=[0,1,2] study.grid=[0,1,2,3] study.k_values=[1,2] \
+        study.final_epoch=4 out=results/smoke/distances/cifar10/train-first/epochs.tsv
+
+Reads signatures from `inputs_root/signatures/<dataset>/<refset>/<arch>/standard/seed<s>/epoch<E>.npz`
+and predictions from `inputs_root/predictions/<dataset>/<arch>/standard/seed<s>.npz`.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+from pathlib import Path
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig
+
+import zest
+from experiments import config  # noqa: F401  (registers zest_schema)
+from experiments import studies
+from training.checkpoint import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+
+def _signature_loader(cfg: DictConfig):
+    root = Path(cfg.inputs_root) / "signatures" / cfg.dataset.name / cfg.refset / cfg.arch
+
+    @functools.lru_cache(maxsize=None)
+    def load(seed: int, epoch: int) -> zest.Signature:
+        return zest.Signature.load(root / "standard" / f"seed{seed}" / f"epoch{epoch}.npz")
+
+    return load
+
+
+def _prediction_loader(cfg: DictConfig):
+    root = Path(cfg.inputs_root) / "predictions" / cfg.dataset.name / cfg.arch / "standard"
+
+    @functools.lru_cache(maxsize=None)
+    def run(seed: int) -> dict[int, np.ndarray]:
+        with np.load(root / f"seed{seed}.npz") as data:
+            return dict(zip(data["epochs"].tolist(), data["labels"], strict=True))
+
+    return lambda seed, epoch: run(seed)[epoch]
+
+
+def compute_distances(cfg: DictConfig):
+    """Run the study `cfg.study.name` and write its table to `cfg.out` (TSV)."""
+    if not cfg.inputs_root or not cfg.arch or not cfg.out:
+        raise ValueError("set inputs_root=<pipeline root>, arch=<architecture> and out=<path>.tsv")
+    s, d = cfg.study, cfg.distance
+    align = None if d.align == "none" else d.align
+    common = dict(dataset=cfg.dataset.name, seeds=list(s.seeds), final_epoch=s.final_epoch)
+    if s.name == "epochs":
+        table = studies.epochs_study(
+            _signature_loader(cfg), grid=list(s.grid), k_values=list(s.k_values),
+            metrics=list(d.metrics), align=align, **common,
+        )
+    elif s.name == "refsize":
+        table = studies.refsize_study(
+            _signature_loader(cfg), pairs=[tuple(p) for p in s.pairs],
+            num_points=cfg.reference.num_points, repeats=s.repeats, metrics=list(d.metrics),
+            align=align, **common,
+        )
+    elif s.name == "agreement":
+        table = studies.agreement_study(
+            _prediction_loader(cfg), pair=tuple(s.pairs[0]), num_points=list(s.num_points),
+            **common,
+        )
+    else:
+        raise ValueError(f"unknown study {s.name!r}: epochs, refsize or agreement")
+    buffer = io.StringIO()
+    table.to_csv(buffer, sep="\t", index=False)
+    atomic_write_bytes(cfg.out, buffer.getvalue().encode())
+    log.info("%s: %d rows", cfg.out, len(table))
+    return table
+
+
+@hydra.main(config_path="../conf", config_name="zest", version_base=None)
+def main(cfg: DictConfig) -> None:
+    compute_distances(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""The pipeline's plan: which models, checkpoints, signatures and studies a scale asks for.
+
+The Snakefile computes nothing itself: it asks this module what to build. A plan is read from
+`conf/pipeline/<scale>.yaml`, checked against the schema below (unknown keys and wrong types are refused),
+and combined with the Hydra configs of the apps (`conf/train.yaml` gives the training length T,
+`conf/zest.yaml` the number of reference points N), so every number has one source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+SCALES = ("smoke", "mini", "paper")
+
+
+@dataclass
+class DataSpec:
+    source: str = "download"  # download | local | generated
+    root: str | None = "data"
+
+
+@dataclass
+class EpochsStudy:
+    every: int = 10  # reference epochs t on the grid 0, every, 2 every, ..., T
+    k: int = 5  # related pair of Figures 2, 4, 8: C(t) vs C(t + k)
+    k_values: list[int] = field(default_factory=lambda: [1, 5, 10, 20, 50])  # Figure 7
+
+
+@dataclass
+class RefsizeStudy:
+    pairs_at: list[float] = field(default_factory=lambda: [0.5, 0.95])  # C(f T) vs C(T)
+    repeats: int = 10
+
+
+@dataclass
+class AgreementStudy:
+    pair_at: float = 0.5
+    multiples: list[int] = field(default_factory=lambda: [1, 10])  # points: N and 10 N
+
+
+@dataclass
+class PipelineSchema:
+    scale: str = "paper"
+    data: DataSpec = field(default_factory=DataSpec)
+    datasets: dict[str, str] = field(default_factory=dict)  # dataset -> architecture
+    seeds: list[int] = field(default_factory=list)
+    train_overrides: list[str] = field(default_factory=list)
+    zest_overrides: list[str] = field(default_factory=list)
+    epochs_study: EpochsStudy = field(default_factory=EpochsStudy)
+    refsize_study: RefsizeStudy = field(default_factory=RefsizeStudy)
+    agreement_study: AgreementStudy = field(default_factory=AgreementStudy)
+
+
+class PlanError(ValueError):
+    """The pipeline configuration is invalid."""
+
+
+def compose(config_name: str, overrides: list[str]):
+    """Compose one of the apps' Hydra configs exactly as the app will see it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    import experiments.config  # noqa: F401  (registers zest_schema)
+    import training.config  # noqa: F401  (registers train_schema)
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+def cli_list(value) -> list[str]:
+    """A list given on the snakemake command line: a YAML list, or one whitespace-separated string."""
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list | tuple) else str(value).split()
+
+
+def slug(overrides: list[str]) -> str:
+    """A path-safe, readable and unique name for a list of overrides."""
+    text = "_".join(overrides)
+    readable = re.sub(r"[^a-z0-9_.=-]+", "-", text.lower())[:60].replace("=", "-")
+    return f"{readable}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run of the pipeline builds (see conf/pipeline/*.yaml for the settings)."""
+
+    spec: PipelineSchema
+    user_train_overrides: tuple[str, ...] = ()
+    user_zest_overrides: tuple[str, ...] = ()
+
+    # -- where things go -------------------------------------------------------------------------
+    @property
+    def models_root(self) -> str:
+        """Models are shared by every zest ablation of a scale; training ablations get their own."""
+        extra = self.user_train_overrides
+        return f"results/{self.spec.scale}" + (f"-{slug(list(extra))}" if extra else "")
+
+    @property
+    def root(self) -> str:
+        """Everything downstream of the models (references, signatures, distances, figures)."""
+        extra = self.user_train_overrides + self.user_zest_overrides
+        return f"results/{self.spec.scale}" + (f"-{slug(list(extra))}" if extra else "")
+
+    @property
+    def train_overrides(self) -> list[str]:
+        return list(self.spec.train_overrides) + list(self.user_train_overrides)
+
+    @property
+    def zest_overrides(self) -> list[str]:
+        return list(self.spec.zest_overrides) + list(self.user_zest_overrides)
+
+    def data_root(self) -> str:
+        if self.spec.data.source == "generated":
+            return f"{self.models_root}/data"
+        return str(self.spec.data.root)
+
+    # -- what exists -----------------------------------------------------------------------------
+    @cached_property
+    def skipped(self) -> dict[str, str]:
+        """Datasets of the plan that cannot be built here, with the reason."""
+        if self.spec.data.source != "local":
+            return {}
+        root = Path(str(self.spec.data.root))
+        return {
+            name: f"no folder {root / name}"
+            for name in self.spec.datasets
+            if not (root / name).is_dir()
+        }
+
+    @property
+    def datasets(self) -> list[str]:
+        return [d for d in self.spec.datasets if d not in self.skipped]
+
+    def arch(self, dataset: str) -> str:
+        return self.spec.datasets[dataset]
+
+    @cached_property
+    def _final_epochs(self) -> dict[str, int]:
+        return {
+            d: int(compose("train", self.train_args(d)).trainer.epochs) for d in self.datasets
+        }
+
+    def final_epoch(self, dataset: str) -> int:
+        return self._final_epochs[dataset]
+
+    @cached_property
+    def num_reference(self) -> int:
+        return int(compose("zest", self.zest_overrides).reference.num_points)
+
+    def train_args(self, dataset: str) -> list[str]:
+        return [f"dataset={dataset}", f"model={self.arch(dataset)}", *self.train_overrides]
+
+    # -- which checkpoints each study needs ------------------------------------------------------
+    def grid(self, dataset: str) -> list[int]:
+        T = self.final_epoch(dataset)
+        return sorted(set(range(0, T + 1, self.spec.epochs_study.every)) | {T})
+
+    def at(self, dataset: str, fraction: float) -> int:
+        """The epoch at a fraction of training, strictly before the end (100 of 200 for 0.5)."""
+        T = self.final_epoch(dataset)
+        return max(0, min(T - 1, round(fraction * T)))
+
+    def refsize_pairs(self, dataset: str) -> list[tuple[int, int]]:
+        T = self.final_epoch(dataset)
+        return sorted({(self.at(dataset, f), T) for f in self.spec.refsize_study.pairs_at})
+
+    def k_values(self) -> list[int]:
+        s = self.spec.epochs_study
+        return sorted(set(s.k_values) | {s.k})
+
+    def save_epochs(self, dataset: str) -> list[int]:
+        """Every epoch whose checkpoint (and signature) some study reads."""
+        T = self.final_epoch(dataset)
+        grid = self.grid(dataset)
+        related = {t + k for t in grid for k in self.k_values() if t + k <= T}
+        pairs = {e for pair in self.refsize_pairs(dataset) for e in pair}
+        agree = {self.at(dataset, self.spec.agreement_study.pair_at), T}
+        return sorted(set(grid) | related | pairs | agree)
+
+    def agreement_points(self) -> list[int]:
+        return [m * self.num_reference for m in self.spec.agreement_study.multiples]
+
+
+def load_plan(
+    scale: str = "paper",
+    *,
+    overrides: list[str] | tuple[str, ...] = (),
+    train_overrides: list[str] | tuple[str, ...] = (),
+    plan_overrides: list[str] | tuple[str, ...] = (),
+) -> Plan:
+    """Read and validate `conf/pipeline/<scale>.yaml`.
+
+    Args:
+        scale: `smoke`, `mini` or `paper`.
+        overrides: user Hydra overrides for the zest apps (an ablation: e.g. `reference.num_samples=500`).
+        train_overrides: user Hydra overrides for training (an ablation that retrains the models).
+        plan_overrides: dotlist overrides of the plan itself (e.g. `seeds=[0,1]`).
+
+    Raises:
+        PlanError: unknown scale, unknown key, wrong type, or an invalid override.
+    """
+    if scale not in SCALES:
+        raise PlanError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    try:
+        spec = OmegaConf.merge(
+            OmegaConf.structured(PipelineSchema),
+            OmegaConf.load(CONF_DIR / "pipeline" / f"{scale}.yaml"),
+            OmegaConf.from_dotlist(list(plan_overrides)),
+        )
+    except Exception as err:  # omegaconf raises several types, all meaning "invalid"
+        raise PlanError(f"invalid pipeline configuration for scale {scale!r}: {err}") from None
+    spec = OmegaConf.to_object(spec)
+    if len(spec.seeds) < 2:
+        raise PlanError("the plan needs at least two seeds (unrelated models)")
+    plan = Plan(spec, tuple(train_overrides), tuple(overrides))
+    try:  # compose every app config once, so a bad override fails here, before any job runs
+        plan.num_reference
+        for d in plan.datasets:
+            plan.final_epoch(d)
+    except Exception as err:
+        raise PlanError(f"invalid override: {err}") from None
+    return plan

@@ -1,0 +1,161 @@
+"""The studies of the paper's section 4, as pure functions from signatures to tidy tables.
+
+Each function takes a `load(seed, epoch)` callable (signatures or predictions of one training run) and the
+study's settings, and returns a `pandas.DataFrame` in the format of docs/architecture.md ("Result
+tables"). Nothing here reads configuration or writes files: `experiments.compute_distances` does that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import permutations
+
+import numpy as np
+import pandas as pd
+
+import zest
+from zest.verdict import point_rows
+
+Load = Callable[[int, int], "zest.Signature"]
+
+
+def _relative(table: pd.DataFrame, baseline: pd.DataFrame) -> pd.Series:
+    """value / mean baseline value of the same metric (paper appendix C, equation 1)."""
+    means = baseline.groupby("metric")["value"].mean()
+    return table["value"] / table["metric"].map(means)
+
+
+def epochs_study(
+    load: Load,
+    *,
+    dataset: str,
+    seeds: Sequence[int],
+    grid: Sequence[int],
+    k_values: Sequence[int],
+    final_epoch: int,
+    metrics: Sequence[str],
+    align: str | None = "greedy",
+) -> pd.DataFrame:
+    """Related and unrelated pairs across training (Figures 2, 4, 7, 8; the headline table).
+
+    related:   C_s(t) vs C_s(t + k) for every seed s, t on the grid, k in k_values, t + k <= T.
+    unrelated: C_s(t) vs C_s'(t) for every ordered pair of distinct seeds (distances are symmetric, so
+               each unordered pair is computed once and written in both orders; per-seed means then
+               use every partner of that seed).
+    baseline:  the unrelated pairs at the final epoch T: the denominator of `relative`.
+    """
+    rows = []
+
+    def add(relation, sa, ea, sb, eb, k, values):
+        for metric, value in values.items():
+            rows.append(dict(dataset=dataset, metric=metric, relation=relation, seed_a=sa,
+                             epoch_a=ea, seed_b=sb, epoch_b=eb, t=ea, k=k, value=value))
+
+    def dists(a, b):
+        return {m: zest.distance(a, b, metric=m, align=align) for m in metrics}
+
+    for s in seeds:
+        for t in grid:
+            for k in k_values:
+                if t + k <= final_epoch:
+                    add("related", s, t, s, t + k, k, dists(load(s, t), load(s, t + k)))
+    for t in sorted(set(grid) | {final_epoch}):
+        done = {}
+        for sa, sb in permutations(seeds, 2):
+            key = frozenset((sa, sb))
+            if key not in done:
+                done[key] = dists(load(sa, t), load(sb, t))
+            add("unrelated", sa, t, sb, t, 0, done[key])
+            if t == final_epoch:
+                add("baseline", sa, t, sb, t, 0, done[key])
+    table = pd.DataFrame(rows)
+    table["relative"] = _relative(table, table[table.relation == "baseline"])
+    return table
+
+
+def refsize_study(
+    load: Load,
+    *,
+    dataset: str,
+    seeds: Sequence[int],
+    pairs: Sequence[tuple[int, int]],
+    final_epoch: int,
+    num_points: int,
+    repeats: int,
+    metrics: Sequence[str],
+    align: str | None = "greedy",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Distance against the size of a random subset of the reference set (Figure 3).
+
+    For each size 1, 2, 4, ..., N (and N itself), `repeats` random subsets of reference points are drawn
+    (the same subsets for every pair and seed); both signatures keep only those points' rows, so no model
+    is queried again. `relative` divides by the mean distance of unrelated final models (all seed
+    pairs) on the same subset.
+    """
+    rng = np.random.default_rng(seed)
+    sizes = sorted({2**i for i in range(int(np.log2(num_points)) + 1)} | {num_points})
+    subsets = {
+        (size, r): np.sort(rng.choice(num_points, size=size, replace=False))
+        for size in sizes
+        for r in range(repeats if size < num_points else 1)
+    }
+    rows = []
+    epochs = {final_epoch} | {e for pair in pairs for e in pair}
+    used = [load(s, e) for s in seeds for e in sorted(epochs)]
+    if len({sig.reference_id for sig in used}) != 1:
+        raise zest.ReferenceMismatchError("refsize study: signatures of different references")
+    offsets = used[0].offsets
+
+    def weights(seed, epoch, rows_):
+        return load(seed, epoch).weights[rows_]
+
+    for (size, r), points in subsets.items():
+        keep = point_rows(offsets, points)
+        unrelated = [
+            {m: zest.weights_distance(weights(a, final_epoch, keep), weights(b, final_epoch, keep),
+                                      metric=m, align=align) for m in metrics}
+            for a, b in permutations(seeds, 2)
+            if a < b
+        ]
+        baseline = {m: float(np.mean([u[m] for u in unrelated])) for m in metrics}
+        for s in seeds:
+            for ea, eb in pairs:
+                a, b = weights(s, ea, keep), weights(s, eb, keep)
+                for m in metrics:
+                    value = zest.weights_distance(a, b, metric=m, align=align)
+                    rows.append(dict(dataset=dataset, metric=m, pair=f"{ea}-{eb}", seed=s,
+                                     epoch_a=ea, epoch_b=eb, size=size, repeat=r, value=value,
+                                     relative=value / baseline[m]))
+    return pd.DataFrame(rows)
+
+
+def agreement_study(
+    load_predictions: Callable[[int, int], np.ndarray],
+    *,
+    dataset: str,
+    seeds: Sequence[int],
+    pair: tuple[int, int],
+    final_epoch: int,
+    num_points: Sequence[int],
+) -> pd.DataFrame:
+    """Prediction similarity, the baseline of section 4.3: fraction of equal argmax labels.
+
+    related:   C_s(pair[0]) vs C_s(pair[1]) per seed; unrelated: C_s(T) vs C_s'(T), each unordered pair
+    once. `load_predictions(seed, epoch)` returns int labels on the first points of the training set.
+    """
+    rows = []
+    for n in num_points:
+        for s in seeds:
+            a, b = load_predictions(s, pair[0])[:n], load_predictions(s, pair[1])[:n]
+            rows.append(dict(dataset=dataset, relation="related", seed_a=s, epoch_a=pair[0],
+                             seed_b=s, epoch_b=pair[1], num_points=n,
+                             agreement=float(np.mean(a == b))))
+        for sa, sb in permutations(seeds, 2):
+            if sa < sb:
+                a = load_predictions(sa, final_epoch)[:n]
+                b = load_predictions(sb, final_epoch)[:n]
+                rows.append(dict(dataset=dataset, relation="unrelated", seed_a=sa,
+                                 epoch_a=final_epoch, seed_b=sb, epoch_b=final_epoch,
+                                 num_points=n, agreement=float(np.mean(a == b))))
+    return pd.DataFrame(rows)

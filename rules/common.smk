@@ -1,0 +1,70 @@
+# Paths and helpers shared by the rule files. Paths describe identity (docs/architecture.md).
+import os
+import shlex
+
+
+def hydra_args(*overrides):
+    """Hydra overrides as one shell-safe string."""
+    return " ".join(shlex.quote(str(o)) for o in overrides)
+
+
+def as_list(values):
+    """A Hydra list literal: [1,2,3]."""
+    return "[{}]".format(",".join(str(v) for v in values))
+
+
+REFSET = "train-first"  # the reference set of section 4: the first N training points
+DATA_SUMMARY = f"{MODELS}/data/{{dataset}}.json"
+RUN = "{dataset}/{arch}/{recipe}/seed{seed}"  # one training run
+MODEL_METRICS = f"{MODELS}/models/{RUN}/metrics.json"
+REFERENCE = f"{ROOT}/reference/{{dataset}}/{{refset}}/reference.npz"
+SIGNATURE = f"{ROOT}/signatures/{{dataset}}/{{refset}}/{{arch}}/{{recipe}}/seed{{seed}}/epoch{{epoch}}.npz"
+PREDICTIONS = f"{ROOT}/predictions/{RUN}.npz"
+DISTANCES = f"{ROOT}/distances/{{dataset}}/{{refset}}/{{study}}.tsv"
+
+
+def metrics_json(dataset, seed, recipe="standard"):
+    return MODEL_METRICS.format(dataset=dataset, arch=PLAN.arch(dataset), recipe=recipe, seed=seed)
+
+
+def signatures_of(dataset, refset=REFSET, recipe="standard"):
+    """Every signature a dataset's studies read."""
+    return [
+        SIGNATURE.format(dataset=dataset, refset=refset, arch=PLAN.arch(dataset), recipe=recipe,
+                         seed=seed, epoch=epoch)
+        for seed in PLAN.spec.seeds
+        for epoch in PLAN.save_epochs(dataset)
+    ]
+
+
+def study_args(w):
+    """The settings of one study, all derived from the plan."""
+    ds, T = w.dataset, PLAN.final_epoch(w.dataset)
+    common = [f"dataset={ds}", f"study.name={w.study}", f"study.seeds={as_list(PLAN.spec.seeds)}",
+              f"study.final_epoch={T}"]
+    if w.study == "epochs":
+        return [*common, f"study.grid={as_list(PLAN.grid(ds))}",
+                f"study.k_values={as_list(PLAN.k_values())}"]
+    if w.study == "refsize":
+        pairs = as_list(as_list(p) for p in PLAN.refsize_pairs(ds))
+        return [*common, f"study.pairs={pairs}", f"study.repeats={PLAN.spec.refsize_study.repeats}"]
+    pair = [PLAN.at(ds, PLAN.spec.agreement_study.pair_at), T]
+    return [*common, f"study.pairs=[{as_list(pair)}]",
+            f"study.num_points={as_list(PLAN.agreement_points())}"]
+
+
+def study_inputs(w):
+    """Signatures (epochs, refsize) or predicted labels (agreement) of every seed."""
+    if w.study == "agreement":
+        return [PREDICTIONS.format(dataset=w.dataset, arch=PLAN.arch(w.dataset), recipe="standard",
+                                   seed=s) for s in PLAN.spec.seeds]
+    return signatures_of(w.dataset, w.refset)
+
+
+def study_tables(study, datasets):
+    """The study's tables for the datasets this scale has (missing ones become empty panels)."""
+    return [
+        DISTANCES.format(dataset=d, refset=REFSET, study=study)
+        for d in datasets
+        if d in PLAN.datasets
+    ]

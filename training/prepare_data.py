@@ -1,0 +1,84 @@
+"""Download, generate or check one dataset, then load it once and write a summary.
+
+    python -m training.prepare_data dataset=cifar10 data_root=data source=download
+    python -m training.prepare_data dataset=ag_news data_root=results/smoke/data source=generated
+
+Loading it here, once, means a missing or garbled dataset fails in one job with one clear message,
+before any training job starts (and before parallel jobs could race to download the same files).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from training.checkpoint import atomic_write_json
+from training.config import DatasetConfig
+from training.data import load_dataset
+from training.data.generate import generate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GenerateConfig:
+    seed: int = 0
+    n_train: int | None = None
+    n_test: int | None = None
+
+
+@dataclass
+class DataConfig:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    data_root: str = "data"
+    source: str = "download"
+    summary: str | None = None
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    run_dir: str = MISSING
+
+
+ConfigStore.instance().store(name="data_schema", node=DataConfig)
+
+
+def prepare_data(cfg: DictConfig) -> dict:
+    """Make `cfg.dataset` available under `cfg.data_root` and return its summary."""
+    if cfg.source not in ("download", "local", "generated"):
+        raise ValueError(f"source must be download, local or generated, got {cfg.source!r}")
+    root = Path(cfg.data_root) / cfg.dataset.name
+    if cfg.source == "generated" and not root.exists():
+        g = cfg.generate
+        partial = root.with_name(root.name + ".partial")  # renamed only once complete
+        generate(cfg.dataset.name, partial, seed=g.seed, n_train=g.n_train, n_test=g.n_test,
+                 force=True)
+        partial.rename(root)
+    options = OmegaConf.to_container(cfg.dataset.options, resolve=True)
+    bundle = load_dataset(cfg.dataset.name, root, download=cfg.source == "download", **options)
+    summary = {
+        "dataset": bundle.name,
+        "domain": bundle.domain,
+        "source": cfg.source,
+        "root": str(root),
+        "classes": list(bundle.classes),
+        "train": len(bundle.train.labels),
+        "test": len(bundle.test.labels),
+        "input_shape": list(bundle.train.inputs.shape[1:]),
+    }
+    log.info("%s", json.dumps(summary))
+    if cfg.summary:
+        atomic_write_json(cfg.summary, summary)
+    return summary
+
+
+@hydra.main(config_path="../conf", config_name="data", version_base=None)
+def main(cfg: DictConfig) -> None:
+    prepare_data(cfg)
+
+
+if __name__ == "__main__":
+    main()
