@@ -18,10 +18,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import zest, training, torch, torchvision, torchaudio, snakemake, hydra"
 	touch $(STAMP)
 
+# The whole pipeline at the smoke scale (generated data, tiny models): figures, tables and the report.
 smoke: $(STAMP)
-	$(BIN)/python -m training.data.generate cifar10 results/smoke/data/cifar10
-	$(BIN)/python -m training.train dataset=cifar10 model=resnet20 scale=smoke \
-	  data_root=results/smoke/data out_dir=results/smoke/models/cifar10/resnet20/standard/seed0
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores all --config scale=smoke
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores 1 --config scale=smoke \
+	  --report results/smoke/report.html
+	@echo
+	@echo "Smoke run done. Figures: results/smoke/figures/  tables: results/smoke/tables/"
+	@echo "Report with every figure and table: results/smoke/report.html"
 
 test: $(STAMP)
 	$(BIN)/pytest

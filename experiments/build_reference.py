@@ -29,7 +29,12 @@ def build_reference(cfg: DictConfig):
     k = reference.num_features
     log.info(
         "%s: N=%d points, L=%d samples, features per point min %d / median %d / max %d, id %s",
-        cfg.out, reference.num_points, reference.num_samples, k.min(), int(np.median(k)), k.max(),
+        cfg.out,
+        reference.num_points,
+        reference.num_samples,
+        k.min(),
+        int(np.median(k)),
+        k.max(),
         reference.id,
     )
     return reference

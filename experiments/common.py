@@ -1,4 +1,4 @@
-"""What the Zest apps share: data loading, model inputs, references from config, model predictors."""
+"""What the Zest apps share: data, model inputs, references from config, model predictors."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def reference_points(bundle: DataBundle, cfg: DictConfig, count: int) -> torch.T
         raise ValueError(f"unknown reference.points {cfg.reference.points!r} (train_first)")
     available = len(bundle.train.labels)
     if count > available:
-        raise ValueError(f"asked for {count} points but {bundle.name} has {available} train points")
+        raise ValueError(
+            f"asked for {count} points but {bundle.name} has {available} train points"
+        )
     return model_inputs(bundle, bundle.train.inputs[:count])
 
 
@@ -60,13 +62,20 @@ def make_reference(bundle: DataBundle, cfg: DictConfig) -> zest.Reference:
     common = dict(num_samples=r.num_samples, seed=r.seed)
     if bundle.domain == "image":
         return zest.image_reference(
-            x, mean=bundle.info["mean"], std=bundle.info["std"], segmenter=_segmenter(r.image),
-            fill=r.image.fill, **common,
+            x,
+            mean=bundle.info["mean"],
+            std=bundle.info["std"],
+            segmenter=_segmenter(r.image),
+            fill=r.image.fill,
+            **common,
         )
     if bundle.domain == "text":
         mask = bundle.info["unk_index"] if r.text.mask == "unk" else bundle.info["pad_index"]
         return zest.text_reference(
-            x, mask_token=mask, pad_token=bundle.info["pad_index"], features=r.text.features,
+            x,
+            mask_token=mask,
+            pad_token=bundle.info["pad_index"],
+            features=r.text.features,
             **common,
         )
     return zest.audio_reference(x, num_segments=r.audio.num_segments, **common)

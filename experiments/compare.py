@@ -37,19 +37,26 @@ def compare(cfg: DictConfig) -> dict:
     def signature(path: str) -> zest.Signature:
         model, meta = load_model(path, device=device)
         return zest.compute_signature(
-            predictor(model, meta, reference), reference, batch_size=cfg.signature.batch_size,
-            solver=cfg.signature.solver, output=cfg.signature.output, device=device,
+            predictor(model, meta, reference),
+            reference,
+            batch_size=cfg.signature.batch_size,
+            solver=cfg.signature.solver,
+            output=cfg.signature.output,
+            device=device,
         )
 
     sig_a, sig_b = signature(c.a), signature(c.b)
     align = None if cfg.distance.align == "none" else cfg.distance.align
     result = {"distance": zest.distance(sig_a, sig_b, metric=c.metric, align=align)}
-    print(f"Zest {c.metric} distance between\n  a = {c.a}\n  b = {c.b}\n: {result['distance']:.6g}")
+    print(
+        f"Zest {c.metric} distance between\n  a = {c.a}\n  b = {c.b}\n: {result['distance']:.6g}"
+    )
     if c.independent:
         others = [signature(p) for p in c.independent]
         pairs = [(sig_a, o) for o in others] + list(combinations(others, 2))
-        v = zest.verdict(sig_a, sig_b, pairs, metric=c.metric, align=align,
-                         n_bootstrap=c.n_bootstrap)
+        v = zest.verdict(
+            sig_a, sig_b, pairs, metric=c.metric, align=align, n_bootstrap=c.n_bootstrap
+        )
         result["verdict"] = v
         print(f"against {len(pairs)} independent pairs: {v}")
     else:

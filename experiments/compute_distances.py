@@ -1,8 +1,8 @@
-"""Compute one study's distance table for one dataset (docs/architecture.md, "Result tables").
+"""Compute one study's distance table for one dataset (docs/architecture.md).
 
     python -m experiments.compute_distances dataset=cifar10 study.name=epochs inputs_root=results/smoke \
         arch=resnet20 study.seeds=[0,1,2] study.grid=[0,1,2,3] study.k_values=[1,2] \
-        study.final_epoch=4 out=results/smoke/distances/cifar10/train-first/epochs.tsv
+        study.final_epoch=4 out=distances/epochs.tsv
 
 Reads signatures from `inputs_root/signatures/<dataset>/<refset>/<arch>/standard/seed<s>/epoch<E>.npz`
 and predictions from `inputs_root/predictions/<dataset>/<arch>/standard/seed<s>.npz`.
@@ -20,8 +20,10 @@ import numpy as np
 from omegaconf import DictConfig
 
 import zest
-from experiments import config  # noqa: F401  (registers zest_schema)
-from experiments import studies
+from experiments import (
+    config,  # noqa: F401  (registers zest_schema)
+    studies,
+)
 from training.checkpoint import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 def _signature_loader(cfg: DictConfig):
     root = Path(cfg.inputs_root) / "signatures" / cfg.dataset.name / cfg.refset / cfg.arch
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def load(seed: int, epoch: int) -> zest.Signature:
         return zest.Signature.load(root / "standard" / f"seed{seed}" / f"epoch{epoch}.npz")
 
@@ -40,7 +42,7 @@ def _signature_loader(cfg: DictConfig):
 def _prediction_loader(cfg: DictConfig):
     root = Path(cfg.inputs_root) / "predictions" / cfg.dataset.name / cfg.arch / "standard"
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def run(seed: int) -> dict[int, np.ndarray]:
         with np.load(root / f"seed{seed}.npz") as data:
             return dict(zip(data["epochs"].tolist(), data["labels"], strict=True))
@@ -57,18 +59,28 @@ def compute_distances(cfg: DictConfig):
     common = dict(dataset=cfg.dataset.name, seeds=list(s.seeds), final_epoch=s.final_epoch)
     if s.name == "epochs":
         table = studies.epochs_study(
-            _signature_loader(cfg), grid=list(s.grid), k_values=list(s.k_values),
-            metrics=list(d.metrics), align=align, **common,
+            _signature_loader(cfg),
+            grid=list(s.grid),
+            k_values=list(s.k_values),
+            metrics=list(d.metrics),
+            align=align,
+            **common,
         )
     elif s.name == "refsize":
         table = studies.refsize_study(
-            _signature_loader(cfg), pairs=[tuple(p) for p in s.pairs],
-            num_points=cfg.reference.num_points, repeats=s.repeats, metrics=list(d.metrics),
-            align=align, **common,
+            _signature_loader(cfg),
+            pairs=[tuple(p) for p in s.pairs],
+            num_points=cfg.reference.num_points,
+            repeats=s.repeats,
+            metrics=list(d.metrics),
+            align=align,
+            **common,
         )
     elif s.name == "agreement":
         table = studies.agreement_study(
-            _prediction_loader(cfg), pair=tuple(s.pairs[0]), num_points=list(s.num_points),
+            _prediction_loader(cfg),
+            pair=tuple(s.pairs[0]),
+            num_points=list(s.num_points),
             **common,
         )
     else:

@@ -40,8 +40,12 @@ def compute_signatures(cfg: DictConfig) -> list[Path]:
         model, meta = load_model(path, device=device)
         start = time.perf_counter()
         signature = zest.compute_signature(
-            predictor(model, meta, reference), reference, batch_size=cfg.signature.batch_size,
-            solver=cfg.signature.solver, output=cfg.signature.output, device=device,
+            predictor(model, meta, reference),
+            reference,
+            batch_size=cfg.signature.batch_size,
+            solver=cfg.signature.solver,
+            output=cfg.signature.output,
+            device=device,
         )
         target = out_dir / f"epoch{epoch}.npz"
         signature.save(target)

@@ -1,8 +1,8 @@
 """The pipeline's plan: which models, checkpoints, signatures and studies a scale asks for.
 
 The Snakefile computes nothing itself: it asks this module what to build. A plan is read from
-`conf/pipeline/<scale>.yaml`, checked against the schema below (unknown keys and wrong types are refused),
-and combined with the Hydra configs of the apps (`conf/train.yaml` gives the training length T,
+`conf/pipeline/<scale>.yaml`, checked against the schema below (unknown keys and wrong types are
+refused), and combined with the Hydra configs of the apps (`conf/train.yaml` gives the training length T,
 `conf/zest.yaml` the number of reference points N), so every number has one source.
 """
 
@@ -53,6 +53,10 @@ class PipelineSchema:
     seeds: list[int] = field(default_factory=list)
     train_overrides: list[str] = field(default_factory=list)
     zest_overrides: list[str] = field(default_factory=list)
+    # dataset -> Hydra overrides for every app that reads it (e.g. the split of a local subset)
+    dataset_overrides: dict[str, list[str]] = field(default_factory=dict)
+    # dataset -> Hydra overrides for training.prepare_data alone (e.g. generated data sizes)
+    data_overrides: dict[str, list[str]] = field(default_factory=dict)
     epochs_study: EpochsStudy = field(default_factory=EpochsStudy)
     refsize_study: RefsizeStudy = field(default_factory=RefsizeStudy)
     agreement_study: AgreementStudy = field(default_factory=AgreementStudy)
@@ -70,6 +74,7 @@ def compose(config_name: str, overrides: list[str]):
 
     import experiments.config  # noqa: F401  (registers zest_schema)
     import training.config  # noqa: F401  (registers train_schema)
+    import training.prepare_data  # noqa: F401  (registers data_schema)
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
@@ -77,7 +82,7 @@ def compose(config_name: str, overrides: list[str]):
 
 
 def cli_list(value) -> list[str]:
-    """A list given on the snakemake command line: a YAML list, or one whitespace-separated string."""
+    """A list from the snakemake command line: a YAML list or one whitespace-separated string."""
     if value is None:
         return []
     return [str(v) for v in value] if isinstance(value, list | tuple) else str(value).split()
@@ -115,9 +120,20 @@ class Plan:
     def train_overrides(self) -> list[str]:
         return list(self.spec.train_overrides) + list(self.user_train_overrides)
 
-    @property
-    def zest_overrides(self) -> list[str]:
-        return list(self.spec.zest_overrides) + list(self.user_zest_overrides)
+    def zest_args(self, dataset: str) -> list[str]:
+        """Overrides of the zest apps for one dataset."""
+        return [
+            *self.spec.zest_overrides,
+            *self.user_zest_overrides,
+            *self.spec.dataset_overrides.get(dataset, []),
+        ]
+
+    def data_args(self, dataset: str) -> list[str]:
+        """Overrides of training.prepare_data for one dataset."""
+        return [
+            *self.spec.dataset_overrides.get(dataset, []),
+            *self.spec.data_overrides.get(dataset, []),
+        ]
 
     def data_root(self) -> str:
         if self.spec.data.source == "generated":
@@ -146,19 +162,26 @@ class Plan:
 
     @cached_property
     def _final_epochs(self) -> dict[str, int]:
-        return {
-            d: int(compose("train", self.train_args(d)).trainer.epochs) for d in self.datasets
-        }
+        return {d: int(compose("train", self.train_args(d)).trainer.epochs) for d in self.datasets}
 
     def final_epoch(self, dataset: str) -> int:
         return self._final_epochs[dataset]
 
     @cached_property
     def num_reference(self) -> int:
-        return int(compose("zest", self.zest_overrides).reference.num_points)
+        return int(
+            compose(
+                "zest", [*self.spec.zest_overrides, *self.user_zest_overrides]
+            ).reference.num_points
+        )
 
     def train_args(self, dataset: str) -> list[str]:
-        return [f"dataset={dataset}", f"model={self.arch(dataset)}", *self.train_overrides]
+        return [
+            f"dataset={dataset}",
+            f"model={self.arch(dataset)}",
+            *self.train_overrides,
+            *self.spec.dataset_overrides.get(dataset, []),
+        ]
 
     # -- which checkpoints each study needs ------------------------------------------------------
     def grid(self, dataset: str) -> list[int]:
@@ -224,9 +247,11 @@ def load_plan(
         raise PlanError("the plan needs at least two seeds (unrelated models)")
     plan = Plan(spec, tuple(train_overrides), tuple(overrides))
     try:  # compose every app config once, so a bad override fails here, before any job runs
-        plan.num_reference
+        _ = plan.num_reference
         for d in plan.datasets:
             plan.final_epoch(d)
+            compose("zest", [f"dataset={d}", *plan.zest_args(d)])
+            compose("data", [f"dataset={d}", *plan.data_args(d)])
     except Exception as err:
         raise PlanError(f"invalid override: {err}") from None
     return plan

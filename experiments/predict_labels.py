@@ -1,4 +1,4 @@
-"""Predicted labels of every checkpoint of a run on the first training points (section 4.3 baseline).
+"""Predicted labels of each checkpoint of a run on the first training points (section 4.3).
 
     python -m experiments.predict_labels dataset=cifar10 data_root=data model_dir=models/.../seed0 \
         out=predictions/seed0.npz [predictions.num_points=1280]

@@ -1,7 +1,7 @@
 """The studies of the paper's section 4, as pure functions from signatures to tidy tables.
 
-Each function takes a `load(seed, epoch)` callable (signatures or predictions of one training run) and the
-study's settings, and returns a `pandas.DataFrame` in the format of docs/architecture.md ("Result
+Each function takes a `load(seed, epoch)` callable (signatures or predictions of one training run)
+and the study's settings, and returns a `pandas.DataFrame` in the format of docs/architecture.md ("Result
 tables"). Nothing here reads configuration or writes files: `experiments.compute_distances` does that.
 """
 
@@ -39,8 +39,8 @@ def epochs_study(
     """Related and unrelated pairs across training (Figures 2, 4, 7, 8; the headline table).
 
     related:   C_s(t) vs C_s(t + k) for every seed s, t on the grid, k in k_values, t + k <= T.
-    unrelated: C_s(t) vs C_s'(t) for every ordered pair of distinct seeds (distances are symmetric, so
-               each unordered pair is computed once and written in both orders; per-seed means then
+    unrelated: C_s(t) vs C_s'(t) for every ordered pair of distinct seeds (distances are symmetric,
+               so each unordered pair is computed once and written in both orders; per-seed means then
                use every partner of that seed).
     baseline:  the unrelated pairs at the final epoch T: the denominator of `relative`.
     """
@@ -48,8 +48,20 @@ def epochs_study(
 
     def add(relation, sa, ea, sb, eb, k, values):
         for metric, value in values.items():
-            rows.append(dict(dataset=dataset, metric=metric, relation=relation, seed_a=sa,
-                             epoch_a=ea, seed_b=sb, epoch_b=eb, t=ea, k=k, value=value))
+            rows.append(
+                dict(
+                    dataset=dataset,
+                    metric=metric,
+                    relation=relation,
+                    seed_a=sa,
+                    epoch_a=ea,
+                    seed_b=sb,
+                    epoch_b=eb,
+                    t=ea,
+                    k=k,
+                    value=value,
+                )
+            )
 
     def dists(a, b):
         return {m: zest.distance(a, b, metric=m, align=align) for m in metrics}
@@ -88,9 +100,9 @@ def refsize_study(
 ) -> pd.DataFrame:
     """Distance against the size of a random subset of the reference set (Figure 3).
 
-    For each size 1, 2, 4, ..., N (and N itself), `repeats` random subsets of reference points are drawn
-    (the same subsets for every pair and seed); both signatures keep only those points' rows, so no model
-    is queried again. `relative` divides by the mean distance of unrelated final models (all seed
+    For each size 1, 2, 4, ..., N (and N itself), `repeats` random subsets of reference points are
+    drawn (the same subsets for every pair and seed); both signatures keep only those points' rows,
+    so no model is queried again. `relative` divides by the mean distance of unrelated final models (all seed
     pairs) on the same subset.
     """
     rng = np.random.default_rng(seed)
@@ -113,8 +125,15 @@ def refsize_study(
     for (size, r), points in subsets.items():
         keep = point_rows(offsets, points)
         unrelated = [
-            {m: zest.weights_distance(weights(a, final_epoch, keep), weights(b, final_epoch, keep),
-                                      metric=m, align=align) for m in metrics}
+            {
+                m: zest.weights_distance(
+                    weights(a, final_epoch, keep),
+                    weights(b, final_epoch, keep),
+                    metric=m,
+                    align=align,
+                )
+                for m in metrics
+            }
             for a, b in permutations(seeds, 2)
             if a < b
         ]
@@ -124,9 +143,20 @@ def refsize_study(
                 a, b = weights(s, ea, keep), weights(s, eb, keep)
                 for m in metrics:
                     value = zest.weights_distance(a, b, metric=m, align=align)
-                    rows.append(dict(dataset=dataset, metric=m, pair=f"{ea}-{eb}", seed=s,
-                                     epoch_a=ea, epoch_b=eb, size=size, repeat=r, value=value,
-                                     relative=value / baseline[m]))
+                    rows.append(
+                        dict(
+                            dataset=dataset,
+                            metric=m,
+                            pair=f"{ea}-{eb}",
+                            seed=s,
+                            epoch_a=ea,
+                            epoch_b=eb,
+                            size=size,
+                            repeat=r,
+                            value=value,
+                            relative=value / baseline[m],
+                        )
+                    )
     return pd.DataFrame(rows)
 
 
@@ -141,21 +171,39 @@ def agreement_study(
 ) -> pd.DataFrame:
     """Prediction similarity, the baseline of section 4.3: fraction of equal argmax labels.
 
-    related:   C_s(pair[0]) vs C_s(pair[1]) per seed; unrelated: C_s(T) vs C_s'(T), each unordered pair
-    once. `load_predictions(seed, epoch)` returns int labels on the first points of the training set.
+    related:   C_s(pair[0]) vs C_s(pair[1]) per seed; unrelated: C_s(T) vs C_s'(T), each unordered
+    pair once. `load_predictions(seed, epoch)` returns int labels on the first training points.
     """
     rows = []
     for n in num_points:
         for s in seeds:
             a, b = load_predictions(s, pair[0])[:n], load_predictions(s, pair[1])[:n]
-            rows.append(dict(dataset=dataset, relation="related", seed_a=s, epoch_a=pair[0],
-                             seed_b=s, epoch_b=pair[1], num_points=n,
-                             agreement=float(np.mean(a == b))))
+            rows.append(
+                dict(
+                    dataset=dataset,
+                    relation="related",
+                    seed_a=s,
+                    epoch_a=pair[0],
+                    seed_b=s,
+                    epoch_b=pair[1],
+                    num_points=n,
+                    agreement=float(np.mean(a == b)),
+                )
+            )
         for sa, sb in permutations(seeds, 2):
             if sa < sb:
                 a = load_predictions(sa, final_epoch)[:n]
                 b = load_predictions(sb, final_epoch)[:n]
-                rows.append(dict(dataset=dataset, relation="unrelated", seed_a=sa,
-                                 epoch_a=final_epoch, seed_b=sb, epoch_b=final_epoch,
-                                 num_points=n, agreement=float(np.mean(a == b))))
+                rows.append(
+                    dict(
+                        dataset=dataset,
+                        relation="unrelated",
+                        seed_a=sa,
+                        epoch_a=final_epoch,
+                        seed_b=sb,
+                        epoch_b=final_epoch,
+                        num_points=n,
+                        agreement=float(np.mean(a == b)),
+                    )
+                )
     return pd.DataFrame(rows)

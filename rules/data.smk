@@ -16,6 +16,7 @@ rule prepare_data:
             f"summary={MODELS}/data/{w.dataset}.json",
             f"run_dir={MODELS}/data/.hydra-{w.dataset}",
             "hydra.output_subdir=.",
+            *PLAN.data_args(w.dataset),
         ),
     conda:
         "../environment.yml"

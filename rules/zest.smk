@@ -18,7 +18,7 @@ rule build_reference:
             f"data_root={PLAN.data_root()}",
             f"out={output[0]}",
             f"run_dir={os.path.dirname(output[0])}",
-            *PLAN.zest_overrides,
+            *PLAN.zest_args(w.dataset),
         ),
     conda:
         "../environment.yml"
@@ -51,12 +51,13 @@ for _ds in PLAN.datasets:
                 f"model_dir={os.path.dirname(input.model)}",
                 f"signature_dir={os.path.dirname(output[0])}",
                 f"run_dir={os.path.dirname(output[0])}",
-                *PLAN.zest_overrides,
             ),
+            zest=hydra_args(*PLAN.zest_args(_ds)),  # evaluated now: `_ds` changes in the loop
         conda:
             "../environment.yml"
         shell:
-            "python -m experiments.compute_signatures dataset={params.dataset} {params.args} > {log} 2>&1"
+            "python -m experiments.compute_signatures dataset={params.dataset} {params.args} "
+            "{params.zest} > {log} 2>&1"
 
 
 rule predict_labels:
@@ -78,7 +79,7 @@ rule predict_labels:
             f"predictions.num_points={max(PLAN.agreement_points())}",
             f"run_dir={os.path.dirname(output[0])}",
             f"hydra.output_subdir=.hydra-seed{w.seed}",
-            *PLAN.zest_overrides,
+            *PLAN.zest_args(w.dataset),
         ),
     conda:
         "../environment.yml"
@@ -106,7 +107,7 @@ rule compute_distances:
             f"out={output[0]}",
             f"run_dir={os.path.dirname(output[0])}",
             f"hydra.output_subdir=.hydra-{w.study}",
-            *PLAN.zest_overrides,
+            *PLAN.zest_args(w.dataset),
         ),
     conda:
         "../environment.yml"

@@ -18,8 +18,16 @@ def _signature(seed: int, epoch: int) -> zest.Signature:
 
 
 def test_epochs_study_related_closer_than_unrelated():
-    table = epochs_study(_signature, dataset="toy", seeds=[0, 1, 2], grid=[0, 2, 4],
-                         k_values=[1, 2], final_epoch=4, metrics=["cosine", "l2"], align=None)
+    table = epochs_study(
+        _signature,
+        dataset="toy",
+        seeds=[0, 1, 2],
+        grid=[0, 2, 4],
+        k_values=[1, 2],
+        final_epoch=4,
+        metrics=["cosine", "l2"],
+        align=None,
+    )
     cos = table[table.metric == "cosine"]
     related, unrelated = cos[cos.relation == "related"], cos[cos.relation == "unrelated"]
     assert related.relative.max() < 0.1 < 0.5 < unrelated.relative.min()
@@ -27,14 +35,28 @@ def test_epochs_study_related_closer_than_unrelated():
     baseline = cos[cos.relation == "baseline"]
     assert len(baseline) == 6 and np.isclose(baseline.relative.mean(), 1.0)
     expected = zest.distance(_signature(0, 2), _signature(0, 4), metric="l2", align=None)
-    row = table[(table.metric == "l2") & (table.relation == "related") & (table.t == 2)
-                & (table.k == 2) & (table.seed_a == 0)]
+    row = table[
+        (table.metric == "l2")
+        & (table.relation == "related")
+        & (table.t == 2)
+        & (table.k == 2)
+        & (table.seed_a == 0)
+    ]
     assert row.value.item() == pytest.approx(expected)
 
 
 def test_refsize_study_uses_the_same_subsets_and_full_set_once():
-    table = refsize_study(_signature, dataset="toy", seeds=[0, 1], pairs=[(2, 4)], final_epoch=4,
-                          num_points=POINTS, repeats=3, metrics=["cosine"], align=None)
+    table = refsize_study(
+        _signature,
+        dataset="toy",
+        seeds=[0, 1],
+        pairs=[(2, 4)],
+        final_epoch=4,
+        num_points=POINTS,
+        repeats=3,
+        metrics=["cosine"],
+        align=None,
+    )
     assert sorted(table["size"].unique()) == [1, 2, 4]
     assert len(table[table["size"] == POINTS]) == 2  # one subset (all points) x two seeds
     full = table[table["size"] == POINTS].set_index("seed").value
@@ -47,15 +69,33 @@ def test_refsize_refuses_signatures_of_different_references():
         return zest.Signature(sig.weights, sig.offsets, f"ref{seed}")
 
     with pytest.raises(zest.ReferenceMismatchError):
-        refsize_study(load, dataset="toy", seeds=[0, 1], pairs=[(2, 4)], final_epoch=4,
-                      num_points=POINTS, repeats=1, metrics=["cosine"])
+        refsize_study(
+            load,
+            dataset="toy",
+            seeds=[0, 1],
+            pairs=[(2, 4)],
+            final_epoch=4,
+            num_points=POINTS,
+            repeats=1,
+            metrics=["cosine"],
+        )
 
 
 def test_agreement_study_counts_equal_labels():
-    labels = {(0, 2): np.array([0, 1, 2, 3]), (0, 4): np.array([0, 1, 2, 0]),
-              (1, 4): np.array([3, 3, 3, 0]), (1, 2): np.array([3, 3, 3, 3])}
-    table = agreement_study(lambda s, e: labels[s, e], dataset="toy", seeds=[0, 1], pair=(2, 4),
-                            final_epoch=4, num_points=[2, 4])
+    labels = {
+        (0, 2): np.array([0, 1, 2, 3]),
+        (0, 4): np.array([0, 1, 2, 0]),
+        (1, 4): np.array([3, 3, 3, 0]),
+        (1, 2): np.array([3, 3, 3, 3]),
+    }
+    table = agreement_study(
+        lambda s, e: labels[s, e],
+        dataset="toy",
+        seeds=[0, 1],
+        pair=(2, 4),
+        final_epoch=4,
+        num_points=[2, 4],
+    )
     get = table.set_index(["relation", "seed_a", "num_points"]).agreement
     assert get["related", 0, 2] == 1.0 and get["related", 0, 4] == 0.75
     assert get["unrelated", 0, 4] == 0.25 and get["related", 1, 4] == 0.75

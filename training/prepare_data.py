@@ -51,12 +51,15 @@ def prepare_data(cfg: DictConfig) -> dict:
     if cfg.source not in ("download", "local", "generated"):
         raise ValueError(f"source must be download, local or generated, got {cfg.source!r}")
     root = Path(cfg.data_root) / cfg.dataset.name
-    if cfg.source == "generated" and not root.exists():
+    if cfg.source == "generated":
         g = cfg.generate
-        partial = root.with_name(root.name + ".partial")  # renamed only once complete
-        generate(cfg.dataset.name, partial, seed=g.seed, n_train=g.n_train, n_test=g.n_test,
-                 force=True)
-        partial.rename(root)
+        args = dict(seed=g.seed, n_train=g.n_train, n_test=g.n_test)
+        if root.exists():  # a no-op when generated with these arguments; refused otherwise
+            generate(cfg.dataset.name, root, **args)
+        else:  # write aside and rename once complete: a killed job never leaves half a dataset
+            partial = root.with_name(root.name + ".partial")
+            generate(cfg.dataset.name, partial, force=True, **args)
+            partial.rename(root)
     options = OmegaConf.to_container(cfg.dataset.options, resolve=True)
     bundle = load_dataset(cfg.dataset.name, root, download=cfg.source == "download", **options)
     summary = {

@@ -1,0 +1,131 @@
+"""The numbers the paper reports, in one place (Jia et al., "A Zest of LIME", ICLR 2022).
+
+Every figure and table puts our measurement beside one of these values; nothing else in the
+project should hard-code a paper number. Percentages are in percent (0-100); distances are relative
+distances (paper appendix C: the distance divided by the mean distance of unrelated models at the
+last epoch). Each value records where in the paper it comes from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One reported value: mean (and std over the paper's runs, when given) plus its location."""
+
+    mean: float
+    std: float | None = None
+    where: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.mean:.2f}" if self.std is None else f"{self.mean:.2f} ± {self.std:.2f}"
+
+
+# --- Setup (section 4.1) -------------------------------------------------------------------------
+DATASETS = ("cifar10", "cifar100", "ag_news", "speech_commands")
+DATASET_LABELS = {
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+    "ag_news": "AG News",
+    "speech_commands": "Speech Commands",
+}
+MODELS = {
+    "cifar10": "resnet20",
+    "cifar100": "resnet50",
+    "ag_news": "lstm",
+    "speech_commands": "m5",
+}
+MODEL_LABELS = {"resnet20": "ResNet20", "resnet50": "ResNet50", "lstm": "LSTM", "m5": "M5"}
+NUM_SEEDS = 5  # "averaged over 5 different training runs" (section 4.1)
+REFERENCE_SET_SIZE = 128  # N, "we select 128 samples randomly from the training set" (section 4.1)
+EPOCHS = 200  # epochs [0, 200] of the reference classifier (section 4.2)
+K = 5  # related pair: C_ref^(t) vs C_ref^(t+k), "We consider k = 5" (Figure 2)
+
+# --- Test accuracy of the trained classifiers, % (section 4.1) -----------------------------------
+ACCURACY = {
+    "cifar10": Reported(91.77, 0.17, "§4.1"),
+    "cifar100": Reported(76.17, 0.22, "§4.1"),
+    "ag_news": Reported(90.27, 0.52, "§4.1"),
+    "speech_commands": Reported(87.67, 0.86, "§4.1"),
+}
+
+# --- "Related pairs are X % closer than unrelated ones" (section 1, contributions) ---------------
+HEADLINE_CLOSER = {
+    "cifar10": Reported(99.27, 0.19, "§1"),
+    "cifar100": Reported(98.75, 0.12, "§1"),
+    "ag_news": Reported(92.68, 2.22, "§1"),
+    "speech_commands": Reported(81.17, 3.01, "§1"),
+}
+
+# --- Figure 2 / section 4.2: shape statements ----------------------------------------------------
+UNRELATED_FINAL_ABOVE = 1.0  # "still above 1 at the last epoch (epoch=200)" for unrelated ResNet20
+
+# --- Figure 7 / appendix D: related CIFAR-10 distance for each k ---------------------------------
+K_ABLATION = (1, 10, 20, 50)
+RELATED_DISTANCE_BY_K = {
+    "cifar10": {
+        1: Reported(0.0035, None, "App. D"),
+        10: Reported(0.0070, None, "App. D"),
+        20: Reported(0.0120, None, "App. D"),
+        50: Reported(0.0630, None, "App. D"),
+    }
+}
+
+# --- Figure 3 / section 4.3: reference-set size --------------------------------------------------
+REFSIZE_SIZES = (1, 2, 4, 8, 16, 32, 64, 128)
+REFSIZE_PAIRS = ("100-200", "190-200")  # C_ref^(100) vs C_ref^(200), C_ref^(190) vs C_ref^(200)
+REFSIZE_STD = {"100-200": {1: Reported(0.3, None, "§4.3"), 128: Reported(0.0, None, "§4.3 (~0)")}}
+
+# --- Section 4.3: prediction agreement (%) on the reference set, CIFAR-10 ------------------------
+# related = C_ref^(100) vs C_ref^(200); unrelated = two models trained from different seeds.
+AGREEMENT = {
+    "cifar10": {
+        128: {
+            "related": Reported(93.28, 1.06, "§4.3"),
+            "unrelated": Reported(91.52, 2.27, "§4.3"),
+        },
+        1280: {
+            "related": Reported(92.27, 0.22, "§4.3"),
+            "unrelated": Reported(91.59, 0.76, "§4.3"),
+        },
+    }
+}
+AGREEMENT_RELATED_EPOCHS = (100, 200)
+# Points picked near the decision boundary (section 4.3, CIFAR-10).
+AGREEMENT_NEAR_BOUNDARY = {
+    "unrelated": Reported(35.23, 2.60, "§4.3"),
+    "related": Reported(41.92, 2.82, "§4.3"),
+    "extracted": Reported(32.36, 1.84, "§4.3"),  # victim vs high-fidelity extracted copy
+}
+
+# --- Section 5 (case studies), kept here for the figures of section 5 ----------------------------
+# Model extraction (Figure 5, §5.2): relative distance victim-extracted at the last epoch.
+EXTRACTION_RELATIVE_DISTANCE = {
+    "cifar10": Reported(0.80, None, "§5.2"),
+    "cifar100": Reported(0.60, None, "§5.2"),
+}
+# "... is X % closer on average than the distance between the original and a retrained model" (§1).
+EXTRACTION_CLOSER = {
+    "cifar10": Reported(19.96, 4.28, "§1"),
+    "cifar100": Reported(54.87, 1.70, "§1"),
+}
+# Unlearning (Figure 6, §5.3): exactly unlearned is X % further than a retrained model (§1).
+UNLEARNING_FURTHER = {
+    "cifar10": Reported(144.56, 15.39, "§1"),
+    "cifar100": Reported(140.51, 9.10, "§1"),
+}
+# ModelReuse benchmark accuracy, % (Table 1, §5.2): task -> (#models, Zest cosine, ModelDiff).
+MODELREUSE_ACCURACY = {
+    "Transfer": (12, 100.0, 100.0),
+    "Prune": (36, 100.0, 100.0),
+    "Quantization": (12, 100.0, 100.0),
+    "Distillation": (12, 100.0, 100.0),
+    "Model extraction": (12, 100.0, 0.0),
+    "Transfer + prune": (36, 100.0, 100.0),
+    "Transfer + quantize": (12, 100.0, 100.0),
+    "Transfer + distill": (12, 100.0, 100.0),
+    "Overall": (144, 100.0, 91.7),
+}
+MODELREUSE_THRESHOLD = 1.0  # relative distance < 1: similar models (§5.2)
