@@ -1,0 +1,23 @@
+"""The data layer: every dataset loaded fully into memory as tensors (docs/architecture.md).
+
+    from training.data import load_dataset
+    bundle = load_dataset("cifar10", "results/smoke/data/cifar10")
+    bundle.train.inputs  # uint8 (N, 3, 32, 32); bundle.train.labels int64 (N,)
+
+Loaders: `images` (cifar10, cifar100), `text` (ag_news), `audio` (speech_commands); generators of
+small learnable datasets in the same formats: `python -m training.data.generate <name> <root>`.
+"""
+
+from training.data.base import DATASETS, DataBundle, DataError, Split, load_dataset
+from training.data.vocab import Vocab, basic_english_tokenize, build_vocab_from_iterator
+
+__all__ = [
+    "DATASETS",
+    "DataBundle",
+    "DataError",
+    "Split",
+    "Vocab",
+    "basic_english_tokenize",
+    "build_vocab_from_iterator",
+    "load_dataset",
+]
