@@ -1,7 +1,9 @@
 # Figures and tables of the paper, rendered from the result tables only (never from checkpoints).
+# One rule per figure and table, so each carries its own caption into `snakemake --report`.
 
 VISION = ["cifar10", "cifar100"]
 TEXT_AUDIO = ["ag_news", "speech_commands"]
+EVERY = list(PLAN.spec.datasets)
 FIGURES = {  # name -> (study table, datasets of its panels)
     "fig2_epochs_vision": ("epochs", VISION),
     "fig3_refsize": ("refsize", VISION),
@@ -10,61 +12,68 @@ FIGURES = {  # name -> (study table, datasets of its panels)
     "fig8_metrics": ("epochs", VISION),
 }
 TABLES = {
-    "table_headline": ("epochs", list(PLAN.spec.datasets)),
-    "table_agreement": ("agreement", list(PLAN.spec.datasets)),
+    "table_headline": ("epochs", EVERY),
+    "table_agreement": ("agreement", EVERY),
 }
+NOTE = f"{PLAN.spec.scale} scale, N = {PLAN.num_reference}, {len(PLAN.spec.seeds)} seeds"
+
+for _name, (_study, _datasets) in FIGURES.items():
+
+    rule:
+        name:
+            f"render_{_name}"
+        input:
+            study_tables(_study, _datasets),
+        output:
+            pdf=report(f"{ROOT}/figures/{_name}.pdf", caption=f"../figures/captions/{_name}.rst",
+                       category="Figures"),
+            png=f"{ROOT}/figures/{_name}.png",
+        log:
+            f"{ROOT}/logs/render/{_name}.log",
+        benchmark:
+            f"{ROOT}/benchmarks/render/{_name}.tsv"
+        params:
+            name=_name,
+            out=lambda w, output: os.path.splitext(output.pdf)[0],
+            k=PLAN.spec.epochs_study.k,
+            note=hydra_args(NOTE),
+        localrule: True
+        conda:
+            "../environment.yml"
+        shell:
+            "python -m figures.render {params.name} --out {params.out} --k {params.k} "
+            "--note {params.note} {input} > {log} 2>&1"
 
 
-rule render_figure:
-    input:
-        lambda w: study_tables(*FIGURES[w.name]),
-    output:
-        pdf=report(f"{ROOT}/figures/{{name}}.pdf", caption="../figures/captions/{name}.rst",
-                   category="Figures"),
-        png=f"{ROOT}/figures/{{name}}.png",
-    log:
-        f"{ROOT}/logs/render/{{name}}.log",
-    benchmark:
-        f"{ROOT}/benchmarks/render/{{name}}.tsv"
-    wildcard_constraints:
-        name="|".join(FIGURES),
-    params:
-        k=PLAN.spec.epochs_study.k,
-        out=lambda w, output: output.pdf[: -len(".pdf")],
-    localrule: True
-    conda:
-        "../environment.yml"
-    shell:
-        "python -m figures.render {wildcards.name} --out {params.out} --k {params.k} {input} "
-        "> {log} 2>&1"
+for _name, (_study, _datasets) in TABLES.items():
+
+    rule:
+        name:
+            f"render_{_name}"
+        input:
+            study_tables(_study, _datasets),
+        output:
+            csv=report(f"{ROOT}/tables/{_name}.csv", caption=f"../figures/captions/{_name}.rst",
+                       category="Tables"),
+            md=f"{ROOT}/tables/{_name}.md",
+            tex=f"{ROOT}/tables/{_name}.tex",
+        log:
+            f"{ROOT}/logs/render/{_name}.log",
+        benchmark:
+            f"{ROOT}/benchmarks/render/{_name}.tsv"
+        params:
+            name=_name,
+            out=lambda w, output: os.path.splitext(output.csv)[0],
+            k=PLAN.spec.epochs_study.k,
+        localrule: True
+        conda:
+            "../environment.yml"
+        shell:
+            "python -m figures.render {params.name} --out {params.out} --k {params.k} {input} "
+            "> {log} 2>&1"
 
 
-rule render_table:
-    input:
-        lambda w: study_tables(*TABLES[w.name]),
-    output:
-        csv=report(f"{ROOT}/tables/{{name}}.csv", caption="../figures/captions/{name}.rst",
-                   category="Tables"),
-        md=f"{ROOT}/tables/{{name}}.md",
-        tex=f"{ROOT}/tables/{{name}}.tex",
-    log:
-        f"{ROOT}/logs/render/{{name}}.log",
-    benchmark:
-        f"{ROOT}/benchmarks/render/{{name}}.tsv"
-    wildcard_constraints:
-        name="|".join(TABLES),
-    params:
-        k=PLAN.spec.epochs_study.k,
-        out=lambda w, output: output.csv[: -len(".csv")],
-    localrule: True
-    conda:
-        "../environment.yml"
-    shell:
-        "python -m figures.render {wildcards.name} --out {params.out} --k {params.k} {input} "
-        "> {log} 2>&1"
-
-
-rule render_accuracy_table:
+rule render_table_accuracy:
     input:
         [metrics_json(d, s) for d in PLAN.datasets for s in PLAN.spec.seeds],
     output:
@@ -74,8 +83,10 @@ rule render_accuracy_table:
         tex=f"{ROOT}/tables/table_accuracy.tex",
     log:
         f"{ROOT}/logs/render/table_accuracy.log",
+    benchmark:
+        f"{ROOT}/benchmarks/render/table_accuracy.tsv"
     params:
-        out=lambda w, output: output.csv[: -len(".csv")],
+        out=lambda w, output: os.path.splitext(output.csv)[0],
     localrule: True
     conda:
         "../environment.yml"

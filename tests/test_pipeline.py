@@ -1,0 +1,141 @@
+"""The whole smoke DAG end to end, in its own directory (the Snakemake catalog's `.test` pattern).
+
+One run, interrupted once on purpose: the restart must redo nothing that had finished, then every
+figure, table and the report must exist with sensible content.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = ["cifar10", "cifar100", "ag_news", "speech_commands"]
+FIGURES = [
+    "fig2_epochs_vision",
+    "fig3_refsize",
+    "fig4_epochs_text_audio",
+    "fig7_k",
+    "fig8_metrics",
+]
+TABLES = ["table_accuracy", "table_headline", "table_agreement"]
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str, **popen) -> subprocess.Popen:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+           "-d", str(workdir), "--config", "scale=smoke", *args]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, text=True, **popen)
+
+
+def finished_runs(root: Path) -> dict[Path, float]:
+    """mtime of every file that belongs to a finished training run or a reference set."""
+    done = {}
+    for metrics in root.glob("models/*/*/*/seed*/metrics.json"):
+        if json.loads(metrics.read_text()).get("finished"):
+            for path in [metrics, *metrics.parent.glob("epoch*.safetensors")]:
+                done[path] = path.stat().st_mtime_ns
+    for path in root.glob("reference/*/*/reference.npz"):
+        done[path] = path.stat().st_mtime_ns
+    return done
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("smoke")
+    root = workdir / "results" / "smoke"
+    first = snakemake(workdir, "--cores", "2", stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 900
+    while not any(root.glob("signatures/*/*/*/*/seed*/epoch*.npz")):  # well into the DAG
+        assert first.poll() is None, "the smoke pipeline stopped before any signature"
+        assert time.monotonic() < deadline, "no signature after 15 minutes"
+        time.sleep(2)
+    first.send_signal(signal.SIGINT)  # what Ctrl-C does
+    first.wait(timeout=300)
+    before = finished_runs(root)
+    assert before, "nothing had finished before the interruption"
+
+    second = snakemake(workdir, "--cores", "2", "--rerun-incomplete",
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    log, _ = second.communicate(timeout=1800)
+    assert second.returncode == 0, log[-5000:]
+    after = {p: p.stat().st_mtime_ns for p in before}
+    assert after == before, "finished work was recomputed after the interruption"
+
+    report = snakemake(workdir, "--cores", "1", "--report", str(root / "report.html"),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    log, _ = report.communicate(timeout=600)
+    assert report.returncode == 0, log[-5000:]
+    return root
+
+
+def test_nothing_left_to_do(smoke):
+    dry = snakemake(smoke.parents[1], "-n", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log, _ = dry.communicate(timeout=300)
+    assert dry.returncode == 0 and "Nothing to be done" in log, log[-3000:]
+
+
+def test_every_figure_is_a_real_image(smoke):
+    for name in FIGURES:
+        png, pdf = smoke / "figures" / f"{name}.png", smoke / "figures" / f"{name}.pdf"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000
+
+
+def test_tables_in_three_formats_with_paper_values(smoke):
+    for name in TABLES:
+        csv = pd.read_csv(smoke / "tables" / f"{name}.csv")
+        assert len(csv) >= len(DATASETS)
+        assert "|" in (smoke / "tables" / f"{name}.md").read_text()
+        assert "\\begin{tabular}" in (smoke / "tables" / f"{name}.tex").read_text()
+    md = (smoke / "tables" / "table_accuracy.md").read_text()
+    assert "91.77" in md and "76.17" in md and "90.27" in md and "87.67" in md
+
+
+def test_models_learn_above_chance(smoke):
+    chance = {"cifar10": 0.1, "cifar100": 0.01, "ag_news": 0.25, "speech_commands": 0.1}
+    for dataset, level in chance.items():
+        accs = [json.loads(p.read_text())["history"][-1]["test_accuracy"]
+                for p in smoke.glob(f"models/{dataset}/*/standard/seed*/metrics.json")]  # fmt: skip
+        assert len(accs) == 3, dataset
+        assert np.mean(accs) > level, (dataset, accs)
+
+
+def test_distance_tables_are_complete_and_consistent(smoke):
+    for dataset in DATASETS:
+        table = pd.read_csv(smoke / "distances" / dataset / "train-first" / "epochs.tsv", sep="\t")
+        assert set(table.metric) == {"cosine", "l1", "l2"}
+        assert set(table.relation) == {"related", "unrelated", "baseline"}
+        assert np.isfinite(table.value).all() and (table.value >= 0).all()
+        cosine = table[table.metric == "cosine"]
+        assert (cosine.value <= 2).all()
+        baseline = cosine[cosine.relation == "baseline"]
+        assert len(baseline) == 6  # 3 seeds: every ordered pair at the final epoch
+        assert baseline.relative.mean() == pytest.approx(1.0)
+    refsize = pd.read_csv(
+        smoke / "distances" / "cifar10" / "train-first" / "refsize.tsv", sep="\t"
+    )
+    assert sorted(refsize["size"].unique()) == [1, 2, 4, 8]
+
+
+def test_every_result_folder_keeps_its_configuration(smoke):
+    assert (smoke / "reference" / "cifar10" / "train-first" / ".hydra" / "config.yaml").exists()
+    assert (smoke / "models" / "cifar10" / "resnet20" / "standard" / "seed0" / ".hydra").is_dir()
+    assert (smoke / "distances" / "cifar10" / "train-first" / ".hydra-epochs").is_dir()
+
+
+def test_report_holds_every_figure(smoke):
+    report = (smoke / "report.html").read_text(errors="ignore")
+    for name in FIGURES + TABLES:
+        assert name in report, name
