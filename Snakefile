@@ -26,6 +26,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/zest.smk"
+include: "rules/section5.smk"
 include: "rules/figures.smk"
 
 

@@ -105,8 +105,8 @@ def predictor(model: torch.nn.Module, meta: dict, reference: zest.Reference | No
     return predict
 
 
-def checkpoints(model_dir: str | Path) -> dict[int, Path]:
-    """epoch -> checkpoint path of one training run's folder."""
+def checkpoints(model_dir: str | Path, epochs=None) -> dict[int, Path]:
+    """epoch -> checkpoint path of one training run's folder (only `epochs`, when given)."""
     found = {}
     for path in Path(model_dir).glob("epoch*.safetensors"):
         match = re.fullmatch(r"epoch(\d+)\.safetensors", path.name)
@@ -114,6 +114,11 @@ def checkpoints(model_dir: str | Path) -> dict[int, Path]:
             found[int(match.group(1))] = path
     if not found:
         raise FileNotFoundError(f"no epoch*.safetensors checkpoints in {model_dir}")
+    if epochs is not None:
+        missing = sorted(set(epochs) - set(found))
+        if missing:
+            raise FileNotFoundError(f"{model_dir} has no checkpoint of epochs {missing}")
+        found = {e: found[e] for e in epochs}
     return dict(sorted(found.items()))
 
 

@@ -30,13 +30,35 @@ log = logging.getLogger(__name__)
 
 
 def _signature_loader(cfg: DictConfig):
+    """load(recipe, seed, epoch) -> Signature, memoized."""
     root = Path(cfg.inputs_root) / "signatures" / cfg.dataset.name / cfg.refset / cfg.arch
 
     @functools.cache
-    def load(seed: int, epoch: int) -> zest.Signature:
-        return zest.Signature.load(root / "standard" / f"seed{seed}" / f"epoch{epoch}.npz")
+    def load(recipe: str, seed: int, epoch: int) -> zest.Signature:
+        return zest.Signature.load(root / recipe / f"seed{seed}" / f"epoch{epoch}.npz")
 
     return load
+
+
+def _suspects(cfg: DictConfig) -> dict:
+    """Section 5: suspect kind -> (victim seed -> (recipe folder, seed, epochs))."""
+    s = cfg.study
+
+    def extracted(mode):
+        return lambda v: (f"extract-{mode}-from-seed{v}", v + s.seed_offset, list(s.grid))
+
+    def unlearned(kind):
+        return lambda v: (kind, v, [s.final_epoch])
+
+    if s.name == "extraction":
+        return {f"extract-{mode}": extracted(mode) for mode in s.modes}
+    return {kind: unlearned(kind) for kind in ("unlearn-exact", "unlearn-amnesiac")}
+
+
+def _write_tsv(table, path) -> None:
+    buffer = io.StringIO()
+    table.to_csv(buffer, sep="\t", index=False)
+    atomic_write_bytes(path, buffer.getvalue().encode())
 
 
 def _prediction_loader(cfg: DictConfig):
@@ -57,9 +79,10 @@ def compute_distances(cfg: DictConfig):
     s, d = cfg.study, cfg.distance
     align = None if d.align == "none" else d.align
     common = dict(dataset=cfg.dataset.name, seeds=list(s.seeds), final_epoch=s.final_epoch)
+    standard = functools.partial(_signature_loader(cfg), "standard")
     if s.name == "epochs":
         table = studies.epochs_study(
-            _signature_loader(cfg),
+            standard,
             grid=list(s.grid),
             k_values=list(s.k_values),
             metrics=list(d.metrics),
@@ -68,7 +91,7 @@ def compute_distances(cfg: DictConfig):
         )
     elif s.name == "refsize":
         table = studies.refsize_study(
-            _signature_loader(cfg),
+            standard,
             pairs=[tuple(p) for p in s.pairs],
             num_points=cfg.reference.num_points,
             repeats=s.repeats,
@@ -83,11 +106,34 @@ def compute_distances(cfg: DictConfig):
             num_points=list(s.num_points),
             **common,
         )
+    elif s.name in ("extraction", "unlearning"):
+        load, suspects = _signature_loader(cfg), _suspects(cfg)
+        table = studies.suspects_study(
+            load,
+            dataset=cfg.dataset.name,
+            victims=list(s.seeds),
+            suspects=suspects,
+            final_epoch=s.final_epoch,
+            metrics=list(d.metrics),
+            align=align,
+        )
+        if cfg.verdicts_out:
+            _write_tsv(
+                studies.verdicts(
+                    load,
+                    dataset=cfg.dataset.name,
+                    victims=list(s.seeds),
+                    suspects=suspects,
+                    final_epoch=s.final_epoch,
+                    align=align,
+                ),
+                cfg.verdicts_out,
+            )
     else:
-        raise ValueError(f"unknown study {s.name!r}: epochs, refsize or agreement")
-    buffer = io.StringIO()
-    table.to_csv(buffer, sep="\t", index=False)
-    atomic_write_bytes(cfg.out, buffer.getvalue().encode())
+        raise ValueError(
+            f"unknown study {s.name!r}: epochs, refsize, agreement, extraction or unlearning"
+        )
+    _write_tsv(table, cfg.out)
     log.info("%s: %d rows", cfg.out, len(table))
     return table
 

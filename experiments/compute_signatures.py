@@ -36,7 +36,9 @@ def compute_signatures(cfg: DictConfig) -> list[Path]:
     out_dir = Path(cfg.signature_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for epoch, path in tqdm(checkpoints(cfg.model_dir).items(), desc="signatures", unit="ckpt"):
+    for epoch, path in tqdm(
+        checkpoints(cfg.model_dir, cfg.epochs).items(), desc="signatures", unit="ckpt"
+    ):
         model, meta = load_model(path, device=device)
         start = time.perf_counter()
         signature = zest.compute_signature(

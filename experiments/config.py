@@ -72,6 +72,8 @@ class StudyConfig:
     pairs: list[Any] = field(default_factory=list)
     repeats: int = 10
     num_points: list[int] = field(default_factory=list)
+    modes: list[str] = field(default_factory=list)  # extraction: labels | outputs
+    seed_offset: int = 100  # extraction: the adversary's seed = victim seed + offset
 
 
 @dataclass
@@ -99,8 +101,10 @@ class ZestConfig:
     out: str | None = None
     reference_path: str | None = None
     model_dir: str | None = None
+    epochs: list[int] | None = None  # compute_signatures / predict_labels: only these checkpoints
     signature_dir: str | None = None
     inputs_root: str | None = None
+    verdicts_out: str | None = None
     arch: str | None = None
     refset: str = "train-first"
     run_dir: str = MISSING

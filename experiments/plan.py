@@ -46,6 +46,20 @@ class AgreementStudy:
 
 
 @dataclass
+class ExtractionStudy:
+    datasets: list[str] = field(default_factory=lambda: ["cifar10", "cifar100"])
+    modes: list[str] = field(default_factory=lambda: ["labels", "outputs"])  # paper text, code
+    seed_offset: int = 100  # the adversary's own seed: victim seed + offset
+
+
+@dataclass
+class UnlearningStudy:
+    datasets: list[str] = field(default_factory=lambda: ["cifar10", "cifar100"])
+    window: str = "last:1"  # amnesiac updates subtracted: all | last:K epochs
+    repair_epochs: int = 0  # fine-tuning on the retained data after the subtraction
+
+
+@dataclass
 class PipelineSchema:
     scale: str = "paper"
     data: DataSpec = field(default_factory=DataSpec)
@@ -60,6 +74,8 @@ class PipelineSchema:
     epochs_study: EpochsStudy = field(default_factory=EpochsStudy)
     refsize_study: RefsizeStudy = field(default_factory=RefsizeStudy)
     agreement_study: AgreementStudy = field(default_factory=AgreementStudy)
+    extraction_study: ExtractionStudy = field(default_factory=ExtractionStudy)
+    unlearning_study: UnlearningStudy = field(default_factory=UnlearningStudy)
 
 
 class PlanError(ValueError):
@@ -182,6 +198,36 @@ class Plan:
             *self.train_overrides,
             *self.spec.dataset_overrides.get(dataset, []),
         ]
+
+    # -- section 5 -------------------------------------------------------------------------------
+    @property
+    def extraction_datasets(self) -> list[str]:
+        return [d for d in self.spec.extraction_study.datasets if d in self.datasets]
+
+    @property
+    def unlearning_datasets(self) -> list[str]:
+        return [d for d in self.spec.unlearning_study.datasets if d in self.datasets]
+
+    def standard_train_args(self, dataset: str) -> list[str]:
+        """Standard runs of the unlearning datasets record their forget-set updates (opt-in)."""
+        args = self.train_args(dataset)
+        if dataset in self.unlearning_datasets:
+            args += ["unlearning.record=true", f"unlearning.forget_points={self.num_reference}"]
+        return args
+
+    def extraction_seed(self, victim: int) -> int:
+        return victim + self.spec.extraction_study.seed_offset
+
+    def studies(self, dataset: str) -> list[str]:
+        """The distance studies of one dataset."""
+        names = ["epochs", "agreement"]
+        if dataset in ("cifar10", "cifar100"):
+            names.append("refsize")
+        if dataset in self.extraction_datasets:
+            names.append("extraction")
+        if dataset in self.unlearning_datasets:
+            names.append("unlearning")
+        return names
 
     # -- which checkpoints each study needs ------------------------------------------------------
     def grid(self, dataset: str) -> list[int]:

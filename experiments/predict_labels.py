@@ -32,7 +32,7 @@ def predict_labels(cfg: DictConfig) -> dict[int, np.ndarray]:
     count = min(cfg.predictions.num_points, len(bundle.train.labels))
     x = reference_points(bundle, cfg, count)
     labels = {}
-    for epoch, path in checkpoints(cfg.model_dir).items():
+    for epoch, path in checkpoints(cfg.model_dir, cfg.epochs).items():
         model, _ = load_model(path, device=device)
         scores = torch.cat([model(chunk.to(device)).cpu() for chunk in x.split(1024)])
         labels[epoch] = scores.argmax(dim=1).numpy()

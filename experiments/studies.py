@@ -8,7 +8,7 @@ tables"). Nothing here reads configuration or writes files: `experiments.compute
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import permutations
+from itertools import combinations, permutations
 
 import numpy as np
 import pandas as pd
@@ -206,4 +206,84 @@ def agreement_study(
                         agreement=float(np.mean(a == b)),
                     )
                 )
+    return pd.DataFrame(rows)
+
+
+def suspects_study(
+    load: Callable[[str, int, int], zest.Signature],
+    *,
+    dataset: str,
+    victims: Sequence[int],
+    suspects: dict[str, Callable[[int], tuple[str, int, Sequence[int]]]],
+    final_epoch: int,
+    metrics: Sequence[str],
+    align: str | None = "greedy",
+) -> pd.DataFrame:
+    """Distances from each victim (reference model) to its suspects and to unrelated models.
+
+    Serves section 5: extracted copies over extraction epochs (Figure 5) and unlearned models
+    (Figure 6). `load(recipe, seed, epoch)` returns a signature; `suspects` maps a suspect kind
+    (e.g. "extract-labels") to a function victim seed -> (recipe folder, suspect seed, epochs).
+
+    Rows: relation `suspect` (recipe in `kind`) for every suspect epoch, and `unrelated`: the victim
+    at T vs every other seed's standard model at T. `relative` divides by the mean unrelated value
+    of the metric (paper appendix C).
+    """
+    rows = []
+
+    def add(kind, relation, victim, seed_b, epoch_b, a, b):
+        for m in metrics:
+            value = zest.distance(a, b, metric=m, align=align)
+            rows.append(
+                dict(dataset=dataset, metric=m, relation=relation, kind=kind, victim_seed=victim,
+                     seed_b=seed_b, epoch_b=epoch_b, value=value)
+            )  # fmt: skip
+
+    for v in victims:
+        victim = load("standard", v, final_epoch)
+        for other in victims:
+            if other != v:
+                add("standard", "unrelated", v, other, final_epoch, victim,
+                    load("standard", other, final_epoch))  # fmt: skip
+        for kind, pick in suspects.items():
+            recipe, seed_b, epochs = pick(v)
+            for e in epochs:
+                add(kind, "suspect", v, seed_b, e, victim, load(recipe, seed_b, e))
+    table = pd.DataFrame(rows)
+    table["relative"] = _relative(table, table[table.relation == "unrelated"])
+    return table
+
+
+def verdicts(
+    load: Callable[[str, int, int], zest.Signature],
+    *,
+    dataset: str,
+    victims: Sequence[int],
+    suspects: dict[str, Callable[[int], tuple[str, int, Sequence[int]]]],
+    final_epoch: int,
+    metric: str = "cosine",
+    align: str | None = "greedy",
+    n_bootstrap: int = 1000,
+) -> pd.DataFrame:
+    """`zest.verdict` for every (victim, suspect): relative distance, p-value, bootstrap CI.
+
+    The independent pairs of victim v are (v, s) and (s, s') for the other seeds' standard models at
+    T: the distances a model trained independently of v would have.
+    """
+    rows = []
+    for v in victims:
+        others = [load("standard", s, final_epoch) for s in victims if s != v]
+        victim = load("standard", v, final_epoch)
+        pairs = [(victim, o) for o in others] + list(combinations(others, 2))
+        for kind, pick in suspects.items():
+            recipe, seed_b, epochs = pick(v)
+            epoch_b = max(epochs)  # the suspect as finally delivered
+            out = zest.verdict(victim, load(recipe, seed_b, epoch_b), pairs, metric=metric,
+                               align=align, n_bootstrap=n_bootstrap)  # fmt: skip
+            rows.append(
+                dict(dataset=dataset, suspect=kind, victim_seed=v, seed_b=seed_b,
+                     epoch_b=epoch_b, metric=metric, distance=out.distance,
+                     relative=out.relative_distance, p_value=out.p_value, ci_low=out.ci[0],
+                     ci_high=out.ci[1], n_independent=len(pairs), related=out.related)
+            )  # fmt: skip
     return pd.DataFrame(rows)

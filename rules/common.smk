@@ -21,6 +21,7 @@ REFERENCE = f"{ROOT}/reference/{{dataset}}/{{refset}}/reference.npz"
 SIGNATURE = f"{ROOT}/signatures/{{dataset}}/{{refset}}/{{arch}}/{{recipe}}/seed{{seed}}/epoch{{epoch}}.npz"
 PREDICTIONS = f"{ROOT}/predictions/{RUN}.npz"
 DISTANCES = f"{ROOT}/distances/{{dataset}}/{{refset}}/{{study}}.tsv"
+VERDICTS = f"{ROOT}/verdicts/{{dataset}}/{{refset}}/{{study}}.tsv"
 
 
 def metrics_json(dataset, seed, recipe="standard"):
@@ -48,13 +49,21 @@ def study_args(w):
     if w.study == "refsize":
         pairs = as_list(as_list(p) for p in PLAN.refsize_pairs(ds))
         return [*common, f"study.pairs={pairs}", f"study.repeats={PLAN.spec.refsize_study.repeats}"]
+    if w.study == "extraction":
+        s = PLAN.spec.extraction_study
+        return [*common, f"study.grid={as_list(PLAN.grid(ds))}", f"study.modes={as_list(s.modes)}",
+                f"study.seed_offset={s.seed_offset}"]
+    if w.study == "unlearning":
+        return common
     pair = [PLAN.at(ds, PLAN.spec.agreement_study.pair_at), T]
     return [*common, f"study.pairs=[{as_list(pair)}]",
             f"study.num_points={as_list(PLAN.agreement_points())}"]
 
 
 def study_inputs(w):
-    """Signatures (epochs, refsize) or predicted labels (agreement) of every seed."""
+    """Signatures (epochs, refsize, section 5) or predicted labels (agreement) of every seed."""
+    if w.study in ("extraction", "unlearning"):
+        return suspect_signatures(w)
     if w.study == "agreement":
         return [PREDICTIONS.format(dataset=w.dataset, arch=PLAN.arch(w.dataset), recipe="standard",
                                    seed=s) for s in PLAN.spec.seeds]
@@ -68,3 +77,30 @@ def study_tables(study, datasets):
         for d in datasets
         if d in PLAN.datasets
     ]
+
+
+def signature_families():
+    """(dataset, family, recipe regex, epochs) of every kind of model that gets signatures."""
+    for ds in PLAN.datasets:
+        yield ds, "standard", "standard", PLAN.save_epochs(ds)
+        if ds in PLAN.extraction_datasets:
+            yield ds, "extracted", r"extract-(labels|outputs)-from-seed\d+", PLAN.grid(ds)
+        if ds in PLAN.unlearning_datasets:
+            yield ds, "unlearned", "unlearn-(exact|amnesiac)", [PLAN.final_epoch(ds)]
+
+
+def suspect_signatures(w):
+    """The signatures a section-5 study reads: victims at T and every suspect's."""
+    ds, arch, T = w.dataset, PLAN.arch(w.dataset), PLAN.final_epoch(w.dataset)
+    sig = lambda recipe, seed, epoch: SIGNATURE.format(
+        dataset=ds, refset=w.refset, arch=arch, recipe=recipe, seed=seed, epoch=epoch
+    )
+    files = [sig("standard", s, T) for s in PLAN.spec.seeds]
+    for v in PLAN.spec.seeds:
+        if w.study == "extraction":
+            for mode in PLAN.spec.extraction_study.modes:
+                recipe = f"extract-{mode}-from-seed{v}"
+                files += [sig(recipe, PLAN.extraction_seed(v), e) for e in PLAN.grid(ds)]
+        else:
+            files += [sig(kind, v, T) for kind in ("unlearn-exact", "unlearn-amnesiac")]
+    return files

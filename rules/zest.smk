@@ -27,37 +27,39 @@ rule build_reference:
 
 
 # One job per training run computes the signatures of all its checkpoints (one process, one load of the
-# reference and its cached pseudo-inverses). The checkpoints differ per dataset, hence a rule per dataset.
-for _ds in PLAN.datasets:
+# reference and its cached pseudo-inverses). Which checkpoints depends on the dataset and on how the model
+# was made (the recipe family), hence one rule per (dataset, family).
+for _ds, _family, _recipes, _epochs in signature_families():
 
     rule:
         name:
-            f"compute_signatures_{_ds}"
+            f"compute_signatures_{_ds}_{_family}"
         input:
             reference=REFERENCE.replace("{dataset}", _ds),
             model=MODEL_METRICS.replace("{dataset}", _ds),
         output:
-            expand(SIGNATURE, dataset=_ds, epoch=PLAN.save_epochs(_ds), allow_missing=True),
+            expand(SIGNATURE, dataset=_ds, epoch=_epochs, allow_missing=True),
         log:
             f"{ROOT}/logs/compute_signatures/{_ds}/{{refset}}/{{arch}}/{{recipe}}/seed{{seed}}.log",
         benchmark:
             f"{ROOT}/benchmarks/compute_signatures/{_ds}/{{refset}}/{{arch}}/{{recipe}}/seed{{seed}}.tsv"
+        wildcard_constraints:
+            recipe=_recipes,
         resources:
             gpu=1,
         params:
-            dataset=_ds,
             args=lambda w, input, output: hydra_args(
                 f"reference_path={input.reference}",
                 f"model_dir={os.path.dirname(input.model)}",
                 f"signature_dir={os.path.dirname(output[0])}",
                 f"run_dir={os.path.dirname(output[0])}",
             ),
-            zest=hydra_args(*PLAN.zest_args(_ds)),  # evaluated now: `_ds` changes in the loop
+            # evaluated now, while `_ds` and `_epochs` hold this rule's values
+            fixed=hydra_args(f"dataset={_ds}", f"epochs={as_list(_epochs)}", *PLAN.zest_args(_ds)),
         conda:
             "../environment.yml"
         shell:
-            "python -m experiments.compute_signatures dataset={params.dataset} {params.args} "
-            "{params.zest} > {log} 2>&1"
+            "python -m experiments.compute_signatures {params.fixed} {params.args} > {log} 2>&1"
 
 
 rule predict_labels:

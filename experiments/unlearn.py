@@ -1,0 +1,72 @@
+"""Approximately unlearned model (amnesiac unlearning, paper section 5.3) from a recording run.
+
+    python -m experiments.unlearn dataset=cifar10 data_root=data model_dir=models/.../seed0 \
+        out=models/.../unlearned-amnesiac/seed0/epoch200.safetensors [window=last:1] \
+        [repair_epochs=0]
+
+Writes `out` (a checkpoint like the training app's, its metadata plus `unlearning`: method, window,
+epochs, subtracted steps, ...) and `metrics.json` in out's folder, readable like a training run's
+(`finished`, `test_accuracy`, `history` with one entry at epoch T) plus `forget_accuracy`,
+`retained_accuracy`, `unlearning`, and the same accuracies of the original (`original`) and, with
+repair, of the model before repair (`before_repair`). The forget-set accuracy of any checkpoint
+(e.g. the exactly unlearned one) is `training.unlearning.forget_set_accuracy`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+import training.unlearning  # noqa: F401  (registers unlearn_schema)
+from experiments.common import load_data
+from training.checkpoint import atomic_write_json, save_model
+from training.rundir import METRICS
+from training.runtime import pick_device, set_threads
+from training.unlearning import accuracies, amnesiac_unlearn, repair
+
+
+def unlearn(cfg: DictConfig) -> dict[str, Any]:
+    """Make, evaluate and save the amnesiac-unlearned model of `cfg.model_dir`; return the record."""
+    out = Path(cfg.out)
+    if out.parent.resolve() == Path(cfg.model_dir).resolve():
+        raise ValueError(f"out must not be in model_dir ({cfg.model_dir}): its metrics.json")
+    set_threads(cfg.threads)
+    device = pick_device(cfg.device)
+    bundle = load_data(cfg)
+    model, original, meta, info = amnesiac_unlearn(cfg.model_dir, cfg.window, device)
+    run = info.pop("record")
+    if meta.get("dataset") != bundle.name:
+        raise ValueError(f"{cfg.model_dir} is a model of {meta.get('dataset')}, not {bundle.name}")
+    n = info["forget_points"]
+
+    def measure(m) -> dict[str, float]:
+        return accuracies(m, bundle, n, cfg.retained_points, cfg.eval_batch_size)
+
+    record: dict[str, Any] = {"original": measure(original)}
+    if cfg.repair_epochs > 0:
+        record["before_repair"] = measure(model)
+        info["repair"] = repair(model, bundle, n, run, cfg.repair_epochs, cfg.seed, cfg.progress)
+    info["repair_epochs"] = cfg.repair_epochs
+    result = measure(model)
+    save_model(out, model, meta | {"unlearning": info})
+    final = info["final_epoch"]
+    record = {
+        "finished": True, "completed_epochs": final, **result, "dataset": bundle.name,
+        "arch": meta["arch"], "seed": meta.get("seed"), "unlearning": info,
+        "history": [{"epoch": final, **result}], **record,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }  # fmt: skip
+    atomic_write_json(out.parent / METRICS, record)
+    return record
+
+
+@hydra.main(config_path="../conf", config_name="unlearn", version_base=None)
+def main(cfg: DictConfig) -> None:
+    unlearn(cfg)
+
+
+if __name__ == "__main__":
+    main()
