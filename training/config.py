@@ -1,0 +1,150 @@
+"""The training app's config schema, registered in Hydra's ConfigStore as `train_schema`.
+
+`conf/train.yaml` lists `train_schema` first in its defaults, so every composed config is merged
+into these dataclasses: an unknown key, a wrong type (`seed=abc`, `trainer.epochs=ten`) or an
+unknown optimizer/scheduler name fails at compose time with Hydra's message, before any work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+__all__ = [
+    "AugmentConfig",
+    "DatasetConfig",
+    "ExtractionConfig",
+    "ExtractionMode",
+    "ModelConfig",
+    "OptimizerConfig",
+    "OptimizerName",
+    "SchedulerConfig",
+    "SchedulerName",
+    "TrainConfig",
+    "TrainerConfig",
+    "UnlearningConfig",
+    "register_schema",
+]
+
+
+class OptimizerName(Enum):
+    sgd = "sgd"
+    adam = "adam"
+
+
+class SchedulerName(Enum):
+    none = "none"  # constant learning rate
+    multistep = "multistep"  # lr *= gamma at each epoch in `milestones`
+    step = "step"  # lr *= gamma every `step_size` epochs
+
+
+@dataclass
+class DatasetConfig:
+    name: str = MISSING  # a training.data dataset: cifar10 | cifar100 | ag_news | speech_commands
+    options: dict[str, Any] = field(default_factory=dict)  # passed to load_dataset
+
+
+@dataclass
+class ModelConfig:
+    arch: str = MISSING  # a training.models architecture: resnet20 | resnet50 | lstm | m5
+    kwargs: dict[str, Any] = field(default_factory=dict)  # passed to build_model
+
+
+@dataclass
+class OptimizerConfig:
+    name: OptimizerName = OptimizerName.sgd
+    lr: float = MISSING
+    momentum: float = 0.0  # SGD only
+    weight_decay: float = 0.0
+    nesterov: bool = False  # SGD only
+
+
+@dataclass
+class SchedulerConfig:
+    """Stepped once per epoch."""
+
+    name: SchedulerName = SchedulerName.none
+    milestones: list[int] = field(default_factory=list)  # multistep
+    step_size: int = 1  # step
+    gamma: float = 0.1
+
+
+@dataclass
+class AugmentConfig:
+    """Image augmentation on the training batches, in this order (torchvision's semantics)."""
+
+    crop_padding: int = 0  # random crop to the input size after zero-padding each side; 0 = off
+    hflip: bool = False  # horizontal flip with probability 1/2
+    rotation: float = 0.0  # random rotation, uniform in [-rotation, rotation] degrees; 0 = off
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = MISSING
+    batch_size: int = MISSING
+    eval_batch_size: int = 1024
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    grad_clip_norm: float | None = None  # clip the global gradient norm; null = off
+
+
+class ExtractionMode(Enum):
+    labels = "labels"  # the victim's argmax labels, cross-entropy (the paper's text)
+    outputs = "outputs"  # the victim's logits, mean-squared error (the authors' code)
+
+
+@dataclass
+class ExtractionConfig:
+    """Model extraction (paper section 5.2; see training.extraction)."""
+
+    victim: str | None = None  # the victim's checkpoint (.safetensors); null = ordinary training
+    mode: ExtractionMode = ExtractionMode.labels
+
+
+@dataclass
+class UnlearningConfig:
+    """Machine unlearning (paper section 5.3; see training.amnesiac and training.unlearning).
+
+    The forget set is the first `forget_points` training points in canonical order (also the
+    reference set of the Zest study). Both switches are off for ordinary training.
+    """
+
+    forget_points: int = 128
+    exclude_forget: bool = False  # exact unlearning: train without the forget set
+    record: bool = False  # amnesiac unlearning: record the updates of forget batches
+    keep_last: int | None = None  # epochs whose own update sums are kept; null = all
+
+
+@dataclass
+class TrainConfig:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    seed: int = 0  # fixes initialization, data order and augmentation
+    out_dir: str = MISSING
+    data_root: str = "data"  # the dataset is read from <data_root>/<dataset.name>
+    download: bool = False
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int | None = None  # torch CPU threads; null = $OMP_NUM_THREADS or the usable cores
+    # Epochs to checkpoint: null or "all" = every epoch; an int n = every n-th epoch; a list =
+    # those epochs. Epoch 0 (the initialization) and the final epoch are always saved.
+    save_epochs: Any = None
+    progress: bool = True  # tqdm bar per epoch
+    # CUDA: deterministic cuDNN and torch.use_deterministic_algorithms (warn-only); CPU runs are
+    # deterministic anyway.
+    deterministic: bool = True
+    extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
+    unlearning: UnlearningConfig = field(default_factory=UnlearningConfig)
+
+
+def register_schema() -> None:
+    """Register `train_schema` (idempotent)."""
+    ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+
+
+register_schema()

@@ -1,0 +1,310 @@
+"""The training loop behind `python -m training.train`: load, build, train, checkpoint, resume.
+
+`train(cfg)` is the testable entry point. Reproducibility: `torch.manual_seed(seed)` right before
+the model is built fixes the initialization; each epoch's data order and augmentation come from a
+generator seeded from (seed, epoch) (`training.runtime.epoch_generator`). Nothing else draws random
+numbers, so a run is bitwise reproducible on the CPU, and a run resumed from the state saved at the
+end of epoch E continues exactly as the uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+from tqdm import tqdm
+
+from training.amnesiac import AmnesiacRecorder
+from training.augment import augment_images, normalize_images
+from training.checkpoint import save_model
+from training.config import OptimizerName, SchedulerName, TrainConfig, TrainerConfig
+from training.data import DataBundle, Split, load_dataset
+from training.models import DOMAINS, build_model, check_model_options
+from training.rundir import RunExistsError, RunFolder, checkpoint_epochs, jsonable
+from training.runtime import (
+    describe_device,
+    epoch_generator,
+    git_commit,
+    package_versions,
+    pick_device,
+    set_threads,
+)
+from training.variants import check_variant, training_job, variant_identity
+
+__all__ = ["RunExistsError", "as_train_config", "evaluate", "train", "train_epoch"]
+
+log = logging.getLogger(__name__)
+Prepare = Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]
+
+
+def as_train_config(cfg: TrainConfig | DictConfig | dict) -> TrainConfig:
+    """Validate a composed config against the schema and return it as a `TrainConfig`."""
+    if isinstance(cfg, TrainConfig):
+        return cfg
+    unknown = _unknown_keys(cfg, TrainConfig)
+    if unknown:  # e.g. appended with Hydra's `+key=value`, which bypasses struct mode
+        raise ValueError(f"unknown config key(s) {', '.join(unknown)} (see training.config)")
+    merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), cfg)
+    return OmegaConf.to_object(merged)  # type: ignore[return-value]
+
+
+def _unknown_keys(node: Any, schema: type, prefix: str = "") -> list[str]:
+    """Keys of `node` that the dataclass `schema` (recursively) has no field for."""
+    hints = typing.get_type_hints(schema)
+    found = []
+    for key in node:
+        if key not in hints:
+            found.append(f"{prefix}{key}")
+        elif dataclasses.is_dataclass(hints[key]) and node[key] is not None:
+            found += _unknown_keys(node[key], hints[key], f"{prefix}{key}.")
+    return found
+
+
+def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
+    """Train one model as configured, resuming from `out_dir/resume.pt` when it exists.
+
+    Returns:
+        The run's record (also in `out_dir/metrics.json`).
+
+    Raises:
+        RunExistsError: out_dir holds a run of another configuration.
+        ValueError, TypeError: invalid settings (raised before any data is loaded).
+    """
+    cfg = as_train_config(cfg)
+    out_dir, epochs = Path(cfg.out_dir), cfg.trainer.epochs
+    t = cfg.trainer
+    if cfg.seed < 0 or min(t.epochs, t.batch_size, t.eval_batch_size) < 1:
+        raise ValueError(
+            "need seed >= 0 and trainer.epochs, batch_size, eval_batch_size >= 1, got "
+            f"{cfg.seed}, {t.epochs}, {t.batch_size}, {t.eval_batch_size}"
+        )
+    save_epochs = checkpoint_epochs(cfg.save_epochs, epochs)
+    check_model_options(cfg.model.arch, cfg.model.kwargs)
+    check_variant(cfg)
+    parts = {"dataset": cfg.dataset, "model": cfg.model, "trainer": cfg.trainer}
+    identity = jsonable({k: dataclasses.asdict(v) for k, v in parts.items()} | {"seed": cfg.seed})
+    identity |= jsonable(variant_identity(cfg))  # extraction / unlearning (training.variants)
+    finished = RunFolder.finished_run(out_dir, identity)
+    if finished is not None:
+        log.warning(
+            "%s already holds a finished run (epoch %d, test accuracy %.4f): nothing to do.",
+            out_dir, finished["completed_epochs"], finished["test_accuracy"],
+        )  # fmt: skip
+        return finished
+    resume = RunFolder.resume_state(out_dir, identity)
+
+    threads, device = set_threads(cfg.threads), _pick_device(cfg)
+    bundle = load_dataset(
+        cfg.dataset.name, Path(cfg.data_root) / cfg.dataset.name, download=cfg.download,
+        **cfg.dataset.options,
+    )  # fmt: skip
+    kwargs = _model_kwargs(cfg, bundle)
+    torch.manual_seed(cfg.seed)  # fixes the initialization
+    model = build_model(cfg.model.arch, bundle.num_classes, **kwargs).to(device)
+    optimizer = _make_optimizer(cfg.trainer, model)
+    scheduler = _make_scheduler(cfg.trainer, optimizer)
+    prepare = _input_preparer(bundle, cfg.trainer, device)
+    meta = _checkpoint_meta(cfg, bundle, kwargs)
+    info = {"dataset": bundle.name, "arch": cfg.model.arch, "seed": cfg.seed, "epochs": epochs}
+    info |= {"device": describe_device(device), "threads": threads}
+    info |= {"versions": package_versions(), "git": git_commit()}
+    job = training_job(cfg, bundle, device, cfg.trainer.eval_batch_size)
+    info |= jsonable(job.info)
+    folder = RunFolder(out_dir, identity, save_epochs, info)
+    u = cfg.unlearning
+    recorder = AmnesiacRecorder(model, u.forget_points, out_dir, u.keep_last) if u.record else None
+
+    def finish_epoch(epoch: int, start: float, lr: float | None, train_stats: tuple) -> None:
+        test_loss, test_acc = evaluate(model, bundle.test, prepare, cfg.trainer.eval_batch_size)
+        entry = {"epoch": epoch, "lr": lr, "train_loss": train_stats[0]}
+        entry |= {"train_accuracy": train_stats[1], "test_loss": test_loss}
+        entry |= {"test_accuracy": test_acc, "wall_time_s": time.perf_counter() - start}
+        for key, split in job.evals.items():  # victim_agreement, forget_accuracy
+            entry[key] = evaluate(model, split, prepare, cfg.trainer.eval_batch_size)[1]
+        if recorder is not None:  # amnesiac.safetensors first (see training.amnesiac)
+            entry |= recorder.end_epoch(epoch)
+        folder.end_epoch(entry, model, optimizer, scheduler, meta)
+
+    if resume is None:
+        finish_epoch(0, time.perf_counter(), None, (None, None))  # epoch 0: the initialization
+    else:
+        folder.restore(resume, model, optimizer, scheduler)
+        if recorder is not None:
+            recorder.restore(folder.completed_epochs)
+    for epoch in range(folder.completed_epochs + 1, epochs + 1):
+        start, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
+        gen = epoch_generator(cfg.seed, epoch)  # fixes data order and augmentation
+        stats = train_epoch(
+            model, job.split, prepare, optimizer, cfg.trainer, gen,
+            f"epoch {epoch}/{epochs}", cfg.progress, job.targets, job.loss_fn, recorder,
+        )  # fmt: skip
+        if scheduler is not None:
+            scheduler.step()
+        finish_epoch(epoch, start, lr, stats)
+    if not (out_dir / f"epoch{epochs}.safetensors").is_file():  # resumed at the end, file lost
+        save_model(out_dir / f"epoch{epochs}.safetensors", model, meta | {"epoch": epochs})
+    return folder.record
+
+
+def train_epoch(
+    model: nn.Module,
+    split: Split,
+    prepare: Prepare,
+    optimizer: torch.optim.Optimizer,
+    trainer: TrainerConfig,
+    generator: torch.Generator,
+    desc: str = "train",
+    progress: bool = True,
+    targets: torch.Tensor | None = None,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
+    recorder: AmnesiacRecorder | None = None,
+) -> tuple[float, float]:
+    """One pass over `split` in the generator's order. Returns (mean loss, accuracy).
+
+    `targets` (default `split.labels`): per example, int64 labels or float (N, C) outputs (then
+    accuracy is agreement with their argmax); `recorder` wraps `optimizer.step()`.
+    """
+    targets = split.labels if targets is None else targets
+    model.train()
+    device = next(model.parameters()).device
+    n, batch_size = len(split), trainer.batch_size
+    order = torch.randperm(n, generator=generator)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    with tqdm(
+        total=n, desc=desc, unit="ex", leave=False, disable=None if progress else True
+    ) as bar:
+        for step, begin in enumerate(range(0, n, batch_size)):
+            idx = order[begin : begin + batch_size]
+            inputs = prepare(split.inputs[idx], generator)
+            labels = targets[idx].to(device, non_blocking=True)
+            logits = model(inputs)
+            loss = loss_fn(logits, labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if trainer.grad_clip_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), trainer.grad_clip_norm)
+            if recorder is None:
+                optimizer.step()
+            else:
+                recorder.step(idx, optimizer)
+            loss_sum += loss.detach() * len(idx)
+            hits = labels if labels.dim() == 1 else labels.argmax(1)
+            correct += (logits.detach().argmax(1) == hits).sum()
+            bar.update(len(idx))
+            if not bar.disable and (step % 10 == 0 or begin + batch_size >= n):
+                seen = begin + len(idx)
+                bar.set_postfix(
+                    loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.3f}"
+                )
+    return loss_sum.item() / n, correct.item() / n
+
+
+@torch.inference_mode()
+def evaluate(
+    model: nn.Module, split: Split, prepare: Prepare, batch_size: int
+) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of `model` in eval mode on `split`, without augmentation."""
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    for begin in range(0, len(split), batch_size):
+        logits = model(prepare(split.inputs[begin : begin + batch_size], None))
+        labels = split.labels[begin : begin + batch_size].to(device)
+        loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum").double()
+        correct += (logits.argmax(1) == labels).sum()
+    return loss_sum.item() / len(split), correct.item() / len(split)
+
+
+def _input_preparer(bundle: DataBundle, trainer: TrainerConfig, device: torch.device) -> Prepare:
+    """inputs (CPU batch) -> model inputs on `device`; images: augment (if a generator is given)
+    and normalize with the dataset's mean/std."""
+    aug = trainer.augment
+    mean, std = bundle.info.get("mean"), bundle.info.get("std")
+
+    def prepare(inputs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        inputs = inputs.to(device, non_blocking=True)
+        if bundle.domain != "image":
+            return inputs
+        images = inputs.float().div_(255)  # (N, 3, H, W) in [0, 1]
+        if generator is not None:
+            images = augment_images(images, generator, aug.crop_padding, aug.hflip, aug.rotation)
+        return normalize_images(images, mean, std)
+
+    return prepare
+
+
+def _make_optimizer(trainer: TrainerConfig, model: nn.Module) -> torch.optim.Optimizer:
+    opt = trainer.optimizer
+    if opt.name is OptimizerName.sgd:
+        return torch.optim.SGD(
+            model.parameters(),
+            lr=opt.lr,
+            momentum=opt.momentum,
+            weight_decay=opt.weight_decay,
+            nesterov=opt.nesterov,
+        )
+    return torch.optim.Adam(model.parameters(), lr=opt.lr, weight_decay=opt.weight_decay)
+
+
+def _make_scheduler(trainer: TrainerConfig, optimizer: torch.optim.Optimizer) -> Any:
+    sched = trainer.scheduler
+    if sched.name is SchedulerName.multistep:
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, sched.milestones, sched.gamma)
+    if sched.name is SchedulerName.step:
+        return torch.optim.lr_scheduler.StepLR(optimizer, sched.step_size, sched.gamma)
+    return None
+
+
+def _pick_device(cfg: TrainConfig) -> torch.device:
+    device = pick_device(cfg.device)
+    if device.type == "cuda" and cfg.deterministic:
+        # Read when cuBLAS starts, i.e. at the first matmul on the GPU, which comes later.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    return device
+
+
+def _model_kwargs(cfg: TrainConfig, bundle: DataBundle) -> dict[str, Any]:
+    """The model's kwargs, completed from the data (text: vocabulary size and pad index)."""
+    if DOMAINS[cfg.model.arch] != bundle.domain:
+        raise ValueError(f"{cfg.model.arch} takes {DOMAINS[cfg.model.arch]}, not {bundle.domain}")
+    kwargs = dict(cfg.model.kwargs)
+    if bundle.domain == "text":
+        kwargs.setdefault("vocab_size", len(bundle.info["vocab"]))
+        kwargs.setdefault("pad_index", int(bundle.info["pad_index"]))
+    return kwargs
+
+
+def _checkpoint_meta(cfg: TrainConfig, bundle: DataBundle, kwargs: dict) -> dict[str, Any]:
+    """What a checkpoint needs to describe itself (the vocabulary itself stays with the data)."""
+    info = {k: v for k, v in bundle.info.items() if k not in ("vocab", "mean", "std")}
+    norm = None
+    if bundle.domain == "image":
+        norm = {"mean": list(bundle.info["mean"]), "std": list(bundle.info["std"])}
+    return jsonable(
+        {
+            "arch": cfg.model.arch,
+            "num_classes": bundle.num_classes,
+            "model_kwargs": kwargs,
+            "normalization": norm,
+            "dataset": bundle.name,
+            "domain": bundle.domain,
+            "classes": list(bundle.classes),
+            "input_info": info,
+            "seed": cfg.seed,
+        }
+    )

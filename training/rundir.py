@@ -1,0 +1,165 @@
+"""A run's folder (`out_dir`): what is already there, and each epoch's artifacts (atomic).
+
+At the end of every epoch (epoch 0 = the initialization) the folder gets, in this order:
+`epoch{E}.safetensors` (when E is to be saved), `metrics.json` (the run's record so far) and
+`resume.pt` (model, optimizer, scheduler and RNG state, the record). A process killed at any point
+leaves a consistent folder: a rerun resumes after the last epoch whose `resume.pt` was written and
+redoes the rest, which gives the same files again since every epoch is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from training.checkpoint import atomic_write_json, load_resume, save_model, save_resume
+
+__all__ = ["METRICS", "RESUME", "RunExistsError", "RunFolder", "checkpoint_epochs", "jsonable"]
+
+log = logging.getLogger("training.loop")
+METRICS, RESUME = "metrics.json", "resume.pt"
+
+
+class RunExistsError(RuntimeError):
+    """out_dir holds a run of a different configuration: refuse to overwrite or mix it."""
+
+
+def checkpoint_epochs(spec: Any, epochs: int) -> list[int]:
+    """The epochs to checkpoint: `spec` is None/"all", an int n (every n-th epoch) or a list.
+
+    Epoch 0 (the initialization) and `epochs` (the final one) are always included.
+
+    Raises:
+        ValueError: any other `spec`, or a listed epoch outside 0..epochs.
+    """
+    if spec is None or spec == "all":
+        chosen = set(range(epochs + 1))
+    elif isinstance(spec, int) and not isinstance(spec, bool) and spec >= 1:
+        chosen = set(range(0, epochs + 1, spec))
+    elif isinstance(spec, list | tuple) and all(isinstance(e, int) for e in spec):
+        chosen = set(spec)
+        if any(not 0 <= e <= epochs for e in chosen):
+            raise ValueError(f"save_epochs {list(spec)} outside 0..{epochs}")
+    else:
+        raise ValueError(
+            f"save_epochs must be null, 'all', a positive int or a list of ints, got {spec!r}"
+        )
+    return sorted(chosen | {0, epochs})
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types (enums -> their values, tuples -> lists), as a JSON round trip gives."""
+    text = json.dumps(obj, default=lambda o: o.value if isinstance(o, Enum) else str(o))
+    return json.loads(text)
+
+
+class RunFolder:
+    """The record of one run (what goes to metrics.json) and the writing of its artifacts.
+
+    Args:
+        out_dir: the run's folder.
+        identity: the settings that define the run (data, model, recipe, seed) as plain JSON.
+        save_epochs: epochs to checkpoint (see `checkpoint_epochs`).
+        info: more fields for the record (dataset, arch, seed, epochs, device, versions, ...).
+    """
+
+    def __init__(
+        self, out_dir: Path, identity: dict, save_epochs: list[int], info: dict[str, Any]
+    ) -> None:
+        self.out_dir, self.save_epochs = Path(out_dir), save_epochs
+        self.record: dict[str, Any] = {
+            "finished": False, "completed_epochs": -1, "test_accuracy": None, **info,
+            "checkpoints": [], "wall_time_s": 0.0, "resumed_at": [], "config": identity,
+            "history": [],
+        }  # fmt: skip
+
+    @staticmethod
+    def finished_run(out_dir: Path, identity: dict) -> dict[str, Any] | None:
+        """The record of a finished run of this configuration in out_dir, else None.
+
+        Raises:
+            RunExistsError: out_dir holds (part of) a run of another configuration.
+        """
+        path = Path(out_dir) / METRICS
+        if not path.is_file():
+            return None
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunExistsError(f"{path} is unreadable ({exc}); move it away") from None
+        if doc.get("config") != identity:
+            raise RunExistsError(
+                f"{out_dir} already holds a run of another configuration (see {path}); "
+                "use another out_dir, or delete that run to replace it"
+            )
+        final = Path(out_dir) / f"epoch{doc.get('completed_epochs')}.safetensors"
+        return doc if doc.get("finished") and final.is_file() else None
+
+    @staticmethod
+    def resume_state(out_dir: Path, identity: dict) -> dict[str, Any] | None:
+        """The resume state in out_dir (None when there is none), checked to be this run's."""
+        path = Path(out_dir) / RESUME
+        if not path.is_file():
+            return None
+        state = load_resume(path)
+        if json.loads(state["identity"]) != identity:
+            raise RunExistsError(f"{path} belongs to a run of another configuration")
+        return state
+
+    @property
+    def completed_epochs(self) -> int:
+        return self.record["completed_epochs"]
+
+    def end_epoch(
+        self, entry: dict[str, Any], model: nn.Module, optimizer, scheduler, meta: dict
+    ) -> None:
+        """Add the epoch's entry to the record; write its checkpoint, metrics and resume state."""
+        epoch, rec = entry["epoch"], self.record
+        rec["history"].append(entry)
+        rec["completed_epochs"], rec["test_accuracy"] = epoch, entry["test_accuracy"]
+        rec["wall_time_s"] = sum(e["wall_time_s"] for e in rec["history"])
+        rec["finished"] = epoch == rec["epochs"]
+        if epoch in self.save_epochs:
+            path = self.out_dir / f"epoch{epoch}.safetensors"
+            save_model(path, model, meta | {"epoch": epoch})
+            rec["checkpoints"].append(epoch)
+        atomic_write_json(self.out_dir / METRICS, rec)
+        state = {
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": None if scheduler is None else scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+            "identity": json.dumps(rec["config"]),
+            "record": json.dumps({k: rec[k] for k in ("history", "checkpoints", "resumed_at")}),
+        }
+        save_resume(self.out_dir / RESUME, state)
+        log.info(
+            "epoch %d/%d: train loss %s, test accuracy %.4f (%.1f s)", epoch, rec["epochs"],
+            "-" if entry["train_loss"] is None else f"{entry['train_loss']:.4f}",
+            entry["test_accuracy"], entry["wall_time_s"],
+        )  # fmt: skip
+
+    def restore(self, state: dict[str, Any], model: nn.Module, optimizer, scheduler) -> None:
+        """Put model, optimizer, scheduler, RNG and record back as they were after that epoch."""
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        rec = self.record
+        rec.update(json.loads(state["record"]))
+        rec["completed_epochs"] = int(state["epoch"])
+        rec["test_accuracy"] = rec["history"][-1]["test_accuracy"]
+        rec["wall_time_s"] = sum(e["wall_time_s"] for e in rec["history"])
+        rec["resumed_at"].append(rec["completed_epochs"])
+        log.info("resuming %s after epoch %d", self.out_dir, rec["completed_epochs"])
