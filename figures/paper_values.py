@@ -129,3 +129,18 @@ MODELREUSE_ACCURACY = {
     "Overall": (144, 100.0, 91.7),
 }
 MODELREUSE_THRESHOLD = 1.0  # relative distance < 1: similar models (§5.2)
+# Relative distance original-to-exactly-unlearned implied by UNLEARNING_FURTHER: 1 + X / 100.
+UNLEARNING_EXACT_RELATIVE = {
+    d: Reported(1.0 + v.mean / 100.0, None, f"{v.where}, 1 + X/100")
+    for d, v in UNLEARNING_FURTHER.items()
+}
+# Approximately unlearned (Graves et al. 2020): "the distance ... is almost null" (§5.3), no number.
+UNLEARNING_APPROXIMATE_RELATIVE = Reported(0.0, None, "§5.3, 'almost null' (no number given)")
+UNLEARNING_APPROXIMATE_TEXT = "almost zero"
+# The paper's expectation per suspect kind: related by the rule relative < 1 (§5.2, §5.3).
+SUSPECT_EXPECTED_RELATED = {
+    "extract-labels": True,
+    "extract-outputs": True,
+    "unlearn-exact": False,
+    "unlearn-amnesiac": True,
+}

@@ -1,4 +1,4 @@
-"""Render one figure or table of section 4 from the pipeline's result tables.
+"""Render one figure or table of sections 4 and 5 from the pipeline's result tables.
 
 Usage::
 
@@ -6,8 +6,11 @@ Usage::
 
 Figures are written as ``PATH.pdf`` and ``PATH.png``, tables as ``PATH.csv``, ``PATH.md`` and
 ``PATH.tex``. Inputs are ``epochs.tsv`` (fig2, fig4, fig7, fig8, table_headline), ``refsize.tsv``
-(fig3), ``agreement.tsv`` (table_agreement) or ``metrics.json`` files (table_accuracy). Datasets
-are read from the tables; a dataset without a table is drawn as "no data at this scale".
+(fig3), ``agreement.tsv`` (table_agreement) or ``metrics.json`` files (table_accuracy);
+section 5: ``extraction.tsv`` (fig5, fig9, table_extraction), ``unlearning.tsv`` and, optionally,
+the unlearned models' ``metrics.json`` files (fig6, fig10, table_unlearning), and
+``verdicts/{dataset}/{refset}/{study}.tsv`` (table_verdicts). Datasets are read from the tables;
+a dataset without a table is drawn as "no data at this scale".
 """
 
 from __future__ import annotations
@@ -18,6 +21,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from figures.case_studies import (
+    render_fig5_extraction,
+    render_fig6_unlearning,
+    render_fig9_extraction_metrics,
+    render_fig10_unlearning_metrics,
+)
+from figures.case_tables import render_table_extraction, render_table_unlearning
 from figures.curves import (
     render_fig2_epochs_vision,
     render_fig3_refsize,
@@ -26,6 +36,7 @@ from figures.curves import (
     render_fig8_metrics,
 )
 from figures.tables import render_table_accuracy, render_table_agreement, render_table_headline
+from figures.verdict_table import render_table_verdicts
 
 RENDERERS: dict[str, Callable[..., list[Path]]] = {
     "fig2_epochs_vision": render_fig2_epochs_vision,
@@ -33,9 +44,16 @@ RENDERERS: dict[str, Callable[..., list[Path]]] = {
     "fig4_epochs_text_audio": render_fig4_epochs_text_audio,
     "fig7_k": render_fig7_k,
     "fig8_metrics": render_fig8_metrics,
+    "fig5_extraction": render_fig5_extraction,
+    "fig6_unlearning": render_fig6_unlearning,
+    "fig9_extraction_metrics": render_fig9_extraction_metrics,
+    "fig10_unlearning_metrics": render_fig10_unlearning_metrics,
     "table_accuracy": render_table_accuracy,
     "table_headline": render_table_headline,
     "table_agreement": render_table_agreement,
+    "table_extraction": render_table_extraction,
+    "table_unlearning": render_table_unlearning,
+    "table_verdicts": render_table_verdicts,
 }
 # Options each renderer understands (the CLI passes only these, and only when given).
 OPTIONS = {
@@ -44,9 +62,16 @@ OPTIONS = {
     "fig4_epochs_text_audio": ("k", "metric", "datasets", "note", "logy"),
     "fig7_k": ("metric", "datasets", "note", "logy"),
     "fig8_metrics": ("k", "metrics", "datasets", "note", "logy"),
+    "fig5_extraction": ("metric", "datasets", "note"),
+    "fig6_unlearning": ("metric", "datasets", "note"),
+    "fig9_extraction_metrics": ("metrics", "datasets", "note"),
+    "fig10_unlearning_metrics": ("metrics", "datasets", "note"),
     "table_accuracy": (),
     "table_headline": ("k", "metric"),
     "table_agreement": (),
+    "table_extraction": ("metric",),
+    "table_unlearning": ("metric",),
+    "table_verdicts": (),
 }
 
 
@@ -72,7 +97,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="output path without suffix")
     p.add_argument("--k", type=int, help="k of the related pairs (default: smallest k >= 5)")
     p.add_argument("--metric", help="distance metric (default: cosine)")
-    p.add_argument("--metrics", type=_names, help="fig8 rows, comma-separated (default: l1,l2)")
+    p.add_argument(
+        "--metrics", type=_names, help="fig8/fig9/fig10 rows, comma-separated (default: l1,l2)"
+    )
     p.add_argument("--column", choices=("relative", "value"), help="fig3 y (default: relative)")
     p.add_argument(
         "--datasets", type=_names, help="panels, comma-separated, in order (default: the figure's)"

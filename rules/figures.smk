@@ -4,26 +4,52 @@
 VISION = ["cifar10", "cifar100"]
 TEXT_AUDIO = ["ag_news", "speech_commands"]
 EVERY = list(PLAN.spec.datasets)
-FIGURES = {  # name -> (study table, datasets of its panels)
-    "fig2_epochs_vision": ("epochs", VISION),
-    "fig3_refsize": ("refsize", VISION),
-    "fig4_epochs_text_audio": ("epochs", TEXT_AUDIO),
-    "fig7_k": ("epochs", VISION),
-    "fig8_metrics": ("epochs", VISION),
+
+
+def unlearned_metrics():
+    """metrics.json of every unlearned model (accuracies on the test and the forget set)."""
+    return [metrics_json(d, s, recipe=f"unlearn-{kind}") for d in PLAN.unlearning_datasets
+            for s in PLAN.spec.seeds for kind in ("exact", "amnesiac")]
+
+
+def verdict_tables():
+    return [VERDICTS.format(dataset=d, refset=REFSET, study=study)
+            for study, datasets in (("extraction", PLAN.extraction_datasets),
+                                    ("unlearning", PLAN.unlearning_datasets))
+            for d in datasets]
+
+
+FIGURES = {  # name -> the result tables it reads (datasets this scale lacks become empty panels)
+    "fig2_epochs_vision": study_tables("epochs", VISION),
+    "fig3_refsize": study_tables("refsize", VISION),
+    "fig4_epochs_text_audio": study_tables("epochs", TEXT_AUDIO),
+    "fig7_k": study_tables("epochs", VISION),
+    "fig8_metrics": study_tables("epochs", VISION),
 }
 TABLES = {
-    "table_headline": ("epochs", EVERY),
-    "table_agreement": ("agreement", EVERY),
+    "table_headline": study_tables("epochs", EVERY),
+    "table_agreement": study_tables("agreement", EVERY),
 }
+if PLAN.extraction_datasets:
+    FIGURES["fig5_extraction"] = study_tables("extraction", PLAN.extraction_datasets)
+    FIGURES["fig9_extraction_metrics"] = FIGURES["fig5_extraction"]
+    TABLES["table_extraction"] = FIGURES["fig5_extraction"]
+if PLAN.unlearning_datasets:
+    _unlearning = study_tables("unlearning", PLAN.unlearning_datasets) + unlearned_metrics()
+    FIGURES["fig6_unlearning"] = _unlearning
+    FIGURES["fig10_unlearning_metrics"] = _unlearning
+    TABLES["table_unlearning"] = _unlearning
+if PLAN.extraction_datasets or PLAN.unlearning_datasets:
+    TABLES["table_verdicts"] = verdict_tables()
 NOTE = f"{PLAN.spec.scale} scale, N = {PLAN.num_reference}, {len(PLAN.spec.seeds)} seeds"
 
-for _name, (_study, _datasets) in FIGURES.items():
+for _name, _inputs in FIGURES.items():
 
     rule:
         name:
             f"render_{_name}"
         input:
-            study_tables(_study, _datasets),
+            _inputs,
         output:
             pdf=report(f"{ROOT}/figures/{_name}.pdf", caption=f"../figures/captions/{_name}.rst",
                        category="Figures"),
@@ -45,13 +71,13 @@ for _name, (_study, _datasets) in FIGURES.items():
             "--note {params.note} {input} > {log} 2>&1"
 
 
-for _name, (_study, _datasets) in TABLES.items():
+for _name, _inputs in TABLES.items():
 
     rule:
         name:
             f"render_{_name}"
         input:
-            study_tables(_study, _datasets),
+            _inputs,
         output:
             csv=report(f"{ROOT}/tables/{_name}.csv", caption=f"../figures/captions/{_name}.rst",
                        category="Tables"),
