@@ -104,3 +104,23 @@ def suspect_signatures(w):
         else:
             files += [sig(kind, v, T) for kind in ("unlearn-exact", "unlearn-amnesiac")]
     return files
+
+
+def unlearned_metrics():
+    """metrics.json of every unlearned model (accuracies on the test and the forget set)."""
+    return [metrics_json(d, s, recipe=f"unlearn-{kind}") for d in PLAN.unlearning_datasets
+            for s in PLAN.spec.seeds for kind in ("exact", "amnesiac")]
+
+
+def verdict_tables():
+    return [VERDICTS.format(dataset=d, refset=REFSET, study=study)
+            for study, datasets in (("extraction", PLAN.extraction_datasets),
+                                    ("unlearning", PLAN.unlearning_datasets))
+            for d in datasets]
+
+
+def victim_checkpoint(w):
+    """The victim (or original) model: the standard run of that seed at its final epoch."""
+    T = PLAN.final_epoch(w.dataset)
+    run = metrics_json(w.dataset, w.victim)
+    return os.path.join(os.path.dirname(run), f"epoch{T}.safetensors")

@@ -6,19 +6,6 @@ TEXT_AUDIO = ["ag_news", "speech_commands"]
 EVERY = list(PLAN.spec.datasets)
 
 
-def unlearned_metrics():
-    """metrics.json of every unlearned model (accuracies on the test and the forget set)."""
-    return [metrics_json(d, s, recipe=f"unlearn-{kind}") for d in PLAN.unlearning_datasets
-            for s in PLAN.spec.seeds for kind in ("exact", "amnesiac")]
-
-
-def verdict_tables():
-    return [VERDICTS.format(dataset=d, refset=REFSET, study=study)
-            for study, datasets in (("extraction", PLAN.extraction_datasets),
-                                    ("unlearning", PLAN.unlearning_datasets))
-            for d in datasets]
-
-
 FIGURES = {  # name -> the result tables it reads (datasets this scale lacks become empty panels)
     "fig2_epochs_vision": study_tables("epochs", VISION),
     "fig3_refsize": study_tables("refsize", VISION),

@@ -5,13 +5,6 @@ EXTRACTED = f"{MODELS}/models/{{dataset}}/{{arch}}/extract-{{mode}}-from-seed{{v
 UNLEARNED = f"{MODELS}/models/{{dataset}}/{{arch}}/unlearn-{{kind}}/seed{{seed}}"
 
 
-def victim_checkpoint(w):
-    """The victim (or original) model: the standard run of that seed at its final epoch."""
-    T = PLAN.final_epoch(w.dataset)
-    run = metrics_json(w.dataset, w.victim)
-    return os.path.join(os.path.dirname(run), f"epoch{T}.safetensors")
-
-
 rule train_extracted_model:
     input:
         victim=lambda w: metrics_json(w.dataset, w.victim),
