@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
@@ -28,16 +29,31 @@ def model_inputs(bundle: DataBundle, inputs: torch.Tensor) -> torch.Tensor:
     return inputs
 
 
+POINTS = ("train_first", "train_random")
+
+
+def point_indices(num_train: int, points: str, count: int, seed: int) -> torch.Tensor:
+    """Indices of the reference points in the training split.
+
+    `train_first`: the first `count` points in canonical order (the authors' choice; the official
+    CIFAR releases are shuffled, so these are a random sample there). `train_random`: `count`
+    points drawn without replacement with `seed` (needed where the canonical order is class by class,
+    as in image-folder and word-folder layouts); a larger `count` extends a smaller one.
+    """
+    if points not in POINTS:
+        raise ValueError(f"unknown reference.points {points!r}: one of {', '.join(POINTS)}")
+    if count > num_train:
+        raise ValueError(f"asked for {count} points but the train split has {num_train}")
+    if points == "train_first":
+        return torch.arange(count)
+    return torch.from_numpy(np.random.default_rng(seed).permutation(num_train)[:count])
+
+
 def reference_points(bundle: DataBundle, cfg: DictConfig, count: int) -> torch.Tensor:
-    """The first `count` training points in canonical order (the authors' reference set)."""
-    if cfg.reference.points != "train_first":
-        raise ValueError(f"unknown reference.points {cfg.reference.points!r} (train_first)")
-    available = len(bundle.train.labels)
-    if count > available:
-        raise ValueError(
-            f"asked for {count} points but {bundle.name} has {available} train points"
-        )
-    return model_inputs(bundle, bundle.train.inputs[:count])
+    """The model inputs of the reference points chosen by `cfg.reference` (Algorithm 1, line 1)."""
+    r = cfg.reference
+    idx = point_indices(len(bundle.train.labels), r.points, count, r.seed)
+    return model_inputs(bundle, bundle.train.inputs[idx])
 
 
 def _segmenter(options: DictConfig):

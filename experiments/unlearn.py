@@ -14,6 +14,7 @@ repair, of the model before repair (`before_repair`). The forget-set accuracy of
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from training.checkpoint import atomic_write_json, save_model
 from training.rundir import METRICS
 from training.runtime import pick_device, set_threads
 from training.unlearning import accuracies, amnesiac_unlearn, repair
+
+log = logging.getLogger(__name__)
 
 
 def unlearn(cfg: DictConfig) -> dict[str, Any]:
@@ -60,6 +63,11 @@ def unlearn(cfg: DictConfig) -> dict[str, Any]:
         "config": OmegaConf.to_container(cfg, resolve=True),
     }  # fmt: skip
     atomic_write_json(out.parent / METRICS, record)
+    log.info(
+        "%s: subtracted %d steps (epochs %s); test/forget/retained accuracy %.4f/%.4f/%.4f, "
+        "original %.4f/%.4f/%.4f", out, info["subtracted_steps"], info["epochs"],
+        *result.values(), *record["original"].values(),
+    )  # fmt: skip
     return record
 
 

@@ -13,7 +13,8 @@ def as_list(values):
     return "[{}]".format(",".join(str(v) for v in values))
 
 
-REFSET = "train-first"  # the reference set of section 4: the first N training points
+REFSET = PLAN.spec.refset  # the reference set of section 4 (train-first: the authors' first N points)
+REFSETS = "train-first|train-random"
 DATA_SUMMARY = f"{MODELS}/data/{{dataset}}.json"
 RUN = "{dataset}/{arch}/{recipe}/seed{seed}"  # one training run
 MODEL_METRICS = f"{MODELS}/models/{RUN}/metrics.json"
@@ -73,7 +74,7 @@ def study_inputs(w):
 def study_tables(study, datasets):
     """The study's tables for the datasets this scale has (missing ones become empty panels)."""
     return [
-        DISTANCES.format(dataset=d, refset=REFSET, study=study)
+        DISTANCES.format(dataset=d, refset=PLAN.refset(study), study=study)
         for d in datasets
         if d in PLAN.datasets
     ]
@@ -113,7 +114,7 @@ def unlearned_metrics():
 
 
 def verdict_tables():
-    return [VERDICTS.format(dataset=d, refset=REFSET, study=study)
+    return [VERDICTS.format(dataset=d, refset=PLAN.refset(study), study=study)
             for study, datasets in (("extraction", PLAN.extraction_datasets),
                                     ("unlearning", PLAN.unlearning_datasets))
             for d in datasets]

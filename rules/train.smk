@@ -19,7 +19,7 @@ rule train_model:
         runtime=24 * 60,
     params:
         args=lambda w, output: hydra_args(
-            *PLAN.train_args(w.dataset),
+            *PLAN.standard_train_args(w.dataset),
             f"seed={w.seed}",
             f"data_root={PLAN.data_root()}",
             f"out_dir={os.path.dirname(output[0])}",

@@ -11,7 +11,7 @@ rule build_reference:
     benchmark:
         f"{ROOT}/benchmarks/build_reference/{{dataset}}/{{refset}}.tsv"
     wildcard_constraints:
-        refset=REFSET,
+        refset=REFSETS,
     params:
         args=lambda w, output: hydra_args(
             f"dataset={w.dataset}",
@@ -19,6 +19,7 @@ rule build_reference:
             f"out={output[0]}",
             f"run_dir={os.path.dirname(output[0])}",
             *PLAN.zest_args(w.dataset),
+            f"reference.points={w.refset.replace('-', '_')}",
         ),
     conda:
         "../environment.yml"
@@ -79,6 +80,7 @@ rule predict_labels:
             f"model_dir={os.path.dirname(input.model)}",
             f"out={output[0]}",
             f"predictions.num_points={max(PLAN.agreement_points())}",
+            f"reference.points={REFSET.replace('-', '_')}",
             f"run_dir={os.path.dirname(output[0])}",
             f"hydra.output_subdir=.hydra-seed{w.seed}",
             *PLAN.zest_args(w.dataset),

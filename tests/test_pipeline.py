@@ -114,7 +114,9 @@ def test_models_learn_above_chance(smoke):
 
 def test_distance_tables_are_complete_and_consistent(smoke):
     for dataset in DATASETS:
-        table = pd.read_csv(smoke / "distances" / dataset / "train-first" / "epochs.tsv", sep="\t")
+        table = pd.read_csv(
+            smoke / "distances" / dataset / "train-random" / "epochs.tsv", sep="\t"
+        )
         assert set(table.metric) == {"cosine", "l1", "l2"}
         assert set(table.relation) == {"related", "unrelated", "baseline"}
         assert np.isfinite(table.value).all() and (table.value >= 0).all()
@@ -124,15 +126,15 @@ def test_distance_tables_are_complete_and_consistent(smoke):
         assert len(baseline) == 6  # 3 seeds: every ordered pair at the final epoch
         assert baseline.relative.mean() == pytest.approx(1.0)
     refsize = pd.read_csv(
-        smoke / "distances" / "cifar10" / "train-first" / "refsize.tsv", sep="\t"
+        smoke / "distances" / "cifar10" / "train-random" / "refsize.tsv", sep="\t"
     )
     assert sorted(refsize["size"].unique()) == [1, 2, 4, 8]
 
 
 def test_every_result_folder_keeps_its_configuration(smoke):
-    assert (smoke / "reference" / "cifar10" / "train-first" / ".hydra" / "config.yaml").exists()
+    assert (smoke / "reference" / "cifar10" / "train-random" / ".hydra" / "config.yaml").exists()
     assert (smoke / "models" / "cifar10" / "resnet20" / "standard" / "seed0" / ".hydra").is_dir()
-    assert (smoke / "distances" / "cifar10" / "train-first" / ".hydra-epochs").is_dir()
+    assert (smoke / "distances" / "cifar10" / "train-random" / ".hydra-epochs").is_dir()
 
 
 def test_report_holds_every_figure(smoke):

@@ -58,11 +58,8 @@ class AmnesiacRecorder:
         self, model: nn.Module, forget_points: int, out_dir: Path, keep_last: int | None
     ) -> None:
         self.params = dict(model.named_parameters())
-        self.forget_points, self.path, self.keep_last = (
-            forget_points,
-            Path(out_dir) / AMNESIAC,
-            keep_last,
-        )
+        self.forget_points, self.keep_last = forget_points, keep_last
+        self.path = Path(out_dir) / AMNESIAC
         self.epochs: dict[int, dict[str, torch.Tensor]] = {}  # kept per-epoch sums (CPU, float32)
         self.before: dict[str, torch.Tensor] | None = None
         self.before_through = 0
@@ -118,7 +115,7 @@ class AmnesiacRecorder:
             "fraction": sum(self.steps.values()) / total if total else 0.0,
             "keep_last": self.keep_last, "params": list(self.params), "dtype": "float32",
         }  # fmt: skip
-        header = {"zest": json.dumps(jsonable_keys(meta), sort_keys=True)}
+        header = {"zest": json.dumps(_jsonable_keys(meta), sort_keys=True)}
         atomic_write_bytes(self.path, save_safetensors_bytes(tensors, metadata=header))
 
     def restore(self, completed_epoch: int) -> None:
@@ -144,7 +141,7 @@ class AmnesiacRecorder:
         self._reset()
 
 
-def jsonable_keys(meta: dict[str, Any]) -> dict[str, Any]:
+def _jsonable_keys(meta: dict[str, Any]) -> dict[str, Any]:
     """int dict keys -> str (JSON); `read_amnesiac` turns them back."""
     return {
         k: {str(e): n for e, n in v.items()} if isinstance(v, dict) else v for k, v in meta.items()
@@ -189,7 +186,7 @@ def window_updates(
     elif window.startswith("last:") and window[5:].isdigit() and int(window[5:]) >= 1:
         k = int(window[5:])
         epochs, groups = list(range(max(1, last - k + 1), last + 1)), []
-        if epochs[0] <= meta["before_through"]:
+        if epochs and epochs[0] <= meta["before_through"]:
             raise ValueError(
                 f"window {window} needs epoch {epochs[0]}, but epochs up to "
                 f"{meta['before_through']} were folded into one sum (unlearning.keep_last)"
@@ -197,17 +194,11 @@ def window_updates(
     else:
         raise ValueError(f"window must be 'all' or 'last:K' with K >= 1, got {window!r}")
     groups += [f"epoch{e}." for e in epochs if e > meta["before_through"]]
-    total = (
-        {
-            k: torch.zeros_like(tensors[f"{groups[0]}{k}"], dtype=torch.float64)
-            for k in meta["params"]
-        }
-        if groups
-        else {}
-    )
+    total: dict[str, torch.Tensor] = {}
     for prefix in groups:  # ascending epochs: a fixed summation order
         for k in meta["params"]:
-            total[k] += tensors[f"{prefix}{k}"].double()
+            part = tensors[f"{prefix}{k}"].double()
+            total[k] = part if k not in total else total[k] + part
     return total, epochs
 
 

@@ -68,7 +68,8 @@ class UnlearnConfig:
 ConfigStore.instance().store(name="unlearn_schema", node=UnlearnConfig)
 
 
-def _eval_split(model: nn.Module, split: Split, bundle: DataBundle, norm, batch_size: int):
+def _eval_split(model: nn.Module, split: Split, norm: dict | None, batch_size: int) -> float:
+    """Accuracy in eval mode; image inputs normalized with `norm`."""
     device = next(model.parameters()).device
 
     def prepare(inputs: torch.Tensor, _generator) -> torch.Tensor:
@@ -88,7 +89,7 @@ def forget_set_accuracy(
     bundle's for images.
     """
     norm = normalization if normalization is not None else _bundle_norm(bundle)
-    return _eval_split(model, forget_split(bundle, n), bundle, norm, batch_size)
+    return _eval_split(model, forget_split(bundle, n), norm, batch_size)
 
 
 def accuracies(
@@ -99,9 +100,9 @@ def accuracies(
     retained = retained_split(bundle, n)
     retained = Split(retained.inputs[:retained_points], retained.labels[:retained_points])
     return {
-        "test_accuracy": _eval_split(model, bundle.test, bundle, norm, batch_size),
-        "forget_accuracy": _eval_split(model, forget_split(bundle, n), bundle, norm, batch_size),
-        "retained_accuracy": _eval_split(model, retained, bundle, norm, batch_size),
+        "test_accuracy": _eval_split(model, bundle.test, norm, batch_size),
+        "forget_accuracy": _eval_split(model, forget_split(bundle, n), norm, batch_size),
+        "retained_accuracy": _eval_split(model, retained, norm, batch_size),
     }
 
 

@@ -1,0 +1,151 @@
+"""Model extraction (section 5.2): training on a victim's answers, never on the true labels."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from safetensors.torch import load_file
+
+import training.config  # noqa: F401  (registers train_schema)
+import training.loop
+from training.checkpoint import save_model
+from training.data import Split
+from training.loop import RunExistsError, train
+from training.models import build_model
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+
+
+def _cfg(data_root: Path, out_dir: Path, *overrides: str):
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose(
+            "train",
+            overrides=[
+                "dataset=cifar10", "model=resnet20", "scale=smoke", f"data_root={data_root}",
+                f"out_dir={out_dir}", "threads=1", "progress=false", "trainer.epochs=2",
+                *overrides,
+            ],
+        )  # fmt: skip
+
+
+def _same(a: Path, b: Path) -> bool:
+    ta, tb = load_file(str(a)), load_file(str(b))
+    return ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
+
+
+@pytest.fixture(scope="module")
+def data_root(generated_root) -> Path:
+    return generated_root("cifar10", n_train=20, n_test=5).parent
+
+
+@pytest.fixture(scope="module")
+def victim(data_root, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("victim")
+    train(_cfg(data_root, out, "trainer.epochs=6"))  # 3 epochs: overconfident logits
+    return out
+
+
+def _scramble_train_labels(monkeypatch) -> None:
+    """Make the loader return wrong training labels (a shifted copy): they must not matter."""
+    real = training.loop.load_dataset
+
+    def load(*args, **kwargs):
+        bundle = real(*args, **kwargs)
+        wrong = Split(bundle.train.inputs, (bundle.train.labels + 1) % bundle.num_classes)
+        return dataclasses.replace(bundle, train=wrong)
+
+    monkeypatch.setattr(training.loop, "load_dataset", load)
+
+
+@pytest.mark.parametrize("mode", ["labels", "outputs"])
+def test_extraction_learns_the_victim_without_true_labels(
+    data_root, victim, tmp_path, monkeypatch, mode
+):
+    ckpt = victim / "epoch6.safetensors"
+    args = (f"extraction.victim={ckpt}", f"extraction.mode={mode}", "seed=1", "trainer.epochs=3")
+    record = train(_cfg(data_root, tmp_path / "a", *args))
+
+    assert record["finished"] and record["checkpoints"] == [0, 1, 2, 3]
+    assert record["config"]["extraction"] == {"victim": str(ckpt), "mode": mode}
+    assert record["victim"]["epoch"] == 6 and len(record["victim"]["sha256"]) == 64
+    assert all("victim_agreement" in h for h in record["history"])
+    final = record["history"][-1]
+    # Above chance: more than a constant guess of the victim's most frequent test answer.
+    answers = _predictions(victim / "epoch6.safetensors", data_root)
+    constant = torch.bincount(answers).max().item() / len(answers)
+    assert final["victim_agreement"] > max(0.1, constant)
+    if mode == "outputs":  # MSE to the logits: loss on another scale than cross-entropy
+        assert final["train_loss"] < record["history"][1]["train_loss"]
+
+    _scramble_train_labels(monkeypatch)  # wrong true labels: the very same model
+    train(_cfg(data_root, tmp_path / "b", *args))
+    for epoch in range(4):
+        assert _same(
+            tmp_path / "a" / f"epoch{epoch}.safetensors",
+            tmp_path / "b" / f"epoch{epoch}.safetensors",
+        )
+
+
+def _predictions(path: Path, data_root: Path) -> torch.Tensor:
+    from training.checkpoint import load_model
+    from training.data import load_dataset
+
+    model, meta = load_model(path)
+    bundle = load_dataset("cifar10", data_root / "cifar10")
+    x = bundle.test.inputs.float() / 255
+    mean = torch.tensor(meta["normalization"]["mean"])[None, :, None, None]
+    std = torch.tensor(meta["normalization"]["std"])[None, :, None, None]
+    with torch.no_grad():
+        return model((x - mean) / std).argmax(1)
+
+
+def test_constant_victim_makes_a_constant_student(data_root, tmp_path):
+    torch.manual_seed(0)
+    model = build_model("resnet20", 10, width=4)
+    with torch.no_grad():
+        model.fc.weight.zero_()
+        model.fc.bias.copy_(torch.nn.functional.one_hot(torch.tensor(3), 10) * 10.0)
+    norm = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+    meta = {"arch": "resnet20", "num_classes": 10, "model_kwargs": {"width": 4}}
+    meta |= {"normalization": norm, "dataset": "cifar10", "epoch": 0, "seed": 0}
+    save_model(tmp_path / "constant.safetensors", model, meta)
+
+    record = train(
+        _cfg(data_root, tmp_path / "run", f"extraction.victim={tmp_path / 'constant.safetensors'}")
+    )
+    final = record["history"][-1]
+    assert final["victim_agreement"] == 1.0  # the student answers class 3 everywhere
+    assert final["test_accuracy"] == pytest.approx(0.1)  # 5 of the 50 test images are class 3
+    assert final["train_accuracy"] == 1.0  # agreement with the victim's labels
+    assert record["victim"]["test_accuracy"] == pytest.approx(0.1)
+
+
+def test_extraction_run_resumes_bitwise_and_keeps_its_identity(
+    data_root, victim, tmp_path, monkeypatch
+):
+    args = (f"extraction.victim={victim / 'epoch6.safetensors'}", "extraction.mode=outputs")
+    train(_cfg(data_root, tmp_path / "whole", *args))
+
+    real = training.loop.epoch_generator
+
+    def crash_in_epoch_2(seed: int, epoch: int):
+        if epoch == 2:
+            raise KeyboardInterrupt("simulated kill")
+        return real(seed, epoch)
+
+    monkeypatch.setattr(training.loop, "epoch_generator", crash_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(data_root, tmp_path / "broken", *args))
+    monkeypatch.undo()
+    record = train(_cfg(data_root, tmp_path / "broken", *args))
+    assert record["resumed_at"] == [1]
+    for epoch in range(3):
+        f = f"epoch{epoch}.safetensors"
+        assert _same(tmp_path / "whole" / f, tmp_path / "broken" / f)
+
+    with pytest.raises(RunExistsError):  # a standard run's folder is not an extraction's
+        train(_cfg(data_root, victim, *args, "trainer.epochs=6"))
