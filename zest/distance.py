@@ -1,0 +1,273 @@
+"""Distances between signatures, class alignment and relative distance (Algorithm 1, lines 8-12).
+
+A metric compares two flat vectors; `pairwise_columns` compares every class column of one signature
+with every class column of another (the cost of class alignment, paper appendix B).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .errors import ReferenceMismatchError, SettingsMismatchError, ZestError
+from .signature import Signature
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+METRICS = ("cosine", "l1", "l2", "linf")
+ALIGNMENTS = ("greedy", "hungarian", None)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """1 - a.b / (|a| |b|), in [0, 2]; 0 when both are zero, 1 when only one is."""
+    aa, bb = float(a @ a), float(b @ b)
+    if aa == 0.0 or bb == 0.0:
+        return 0.0 if aa == bb else 1.0
+    # sqrt(aa * bb) rather than |a| |b|: exactly 1 - 1 = 0 for identical vectors
+    return float(np.clip(1.0 - float(a @ b) / np.sqrt(aa * bb), 0.0, 2.0))
+
+
+_FLAT: dict[str, Metric] = {
+    "cosine": _cosine,
+    "l1": lambda a, b: float(np.abs(a - b).sum()),
+    "l2": lambda a, b: float(np.sqrt(((a - b) ** 2).sum())),
+    "linf": lambda a, b: float(np.abs(a - b).max(initial=0.0)),
+}
+
+
+def _metric(metric: str | Metric) -> Metric:
+    if callable(metric):
+        return metric
+    if metric not in _FLAT:
+        raise ZestError(f"unknown metric {metric!r}; choose one of {METRICS} or pass a callable")
+    return _FLAT[metric]
+
+
+def pairwise_columns(a: np.ndarray, b: np.ndarray, metric: str | Metric = "cosine") -> np.ndarray:
+    """Distances between every column of `a` and every column of `b`.
+
+    Args:
+        a: (R, Ca) signature weights (class columns).
+        b: (R, Cb) signature weights on the same rows.
+        metric: "cosine", "l1", "l2", "linf" or a callable on two 1-D arrays.
+
+    Returns:
+        float64 (Ca, Cb) matrix D with D[j, k] = metric(a[:, j], b[:, k]).
+
+    Raises:
+        ZestError: unknown metric name.
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if metric == "cosine":
+        aa, bb = (a * a).sum(0), (b * b).sum(0)  # (Ca,), (Cb,)
+        denominator = np.sqrt(np.outer(aa, bb))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = np.clip(1.0 - (a.T @ b) / denominator, 0.0, 2.0)
+        zero = denominator == 0.0
+        d[zero] = np.where(np.equal.outer(aa, bb), 0.0, 1.0)[zero]
+        return d
+    if metric == "l2":
+        squared = (a * a).sum(0)[:, None] + (b * b).sum(0)[None, :] - 2.0 * a.T @ b
+        return np.sqrt(np.maximum(squared, 0.0))
+    if metric in ("l1", "linf"):
+        out = np.empty((a.shape[1], b.shape[1]))
+        step = max(1, 2**22 // max(1, a.shape[0] * b.shape[1]))  # bound the (R, step, Cb) temp
+        for j in range(0, a.shape[1], step):
+            diff = np.abs(a[:, j : j + step, None] - b[:, None, :])  # (R, step, Cb)
+            out[j : j + step] = diff.sum(0) if metric == "l1" else diff.max(0, initial=0.0)
+        return out
+    fn = _metric(metric)
+    return np.array([[fn(a[:, j], b[:, k]) for k in range(b.shape[1])] for j in range(a.shape[1])])
+
+
+def _greedy(cost: np.ndarray) -> list[tuple[int, int]]:
+    """Repeatedly take the global minimum pair and remove its row and column (ties: row-major)."""
+    pairs, used_rows, used_cols = [], set(), set()
+    for flat in np.argsort(cost, axis=None, kind="stable"):
+        r, c = divmod(int(flat), cost.shape[1])
+        if r not in used_rows and c not in used_cols:
+            pairs.append((r, c))
+            used_rows.add(r)
+            used_cols.add(c)
+            if len(pairs) == min(cost.shape):
+                break
+    return pairs
+
+
+def _hungarian(cost: np.ndarray) -> list[tuple[int, int]]:
+    """Minimum-total-cost assignment of the smaller side (shortest augmenting paths, O(n^2 m))."""
+    if cost.shape[0] > cost.shape[1]:
+        return [(r, c) for c, r in _hungarian(cost.T)]
+    n, m = cost.shape
+    u, v = np.zeros(n + 1), np.zeros(m + 1)  # row and column potentials (1-based, 0 = virtual)
+    owner = np.zeros(m + 1, dtype=np.int64)  # owner[j]: row (1-based) assigned to column j
+    for row in range(1, n + 1):
+        owner[0], col = row, 0
+        slack, via = np.full(m + 1, np.inf), np.zeros(m + 1, dtype=np.int64)
+        done = np.zeros(m + 1, dtype=bool)
+        while owner[col] != 0:
+            done[col] = True
+            r = owner[col]
+            reduced = cost[r - 1] - u[r] - v[1:]  # (m,)
+            better = ~done[1:] & (reduced < slack[1:])
+            slack[1:][better], via[1:][better] = reduced[better], col
+            free = np.flatnonzero(~done[1:]) + 1
+            nxt = free[np.argmin(slack[free])]
+            delta = slack[nxt]
+            u[owner[done]] += delta
+            v[done] -= delta
+            slack[~done] -= delta
+            col = nxt
+        while col:  # augment along the path
+            prev = via[col]
+            owner[col] = owner[prev]
+            col = prev
+    return [(int(owner[j]) - 1, j - 1) for j in range(1, m + 1) if owner[j]]
+
+
+def align_classes(
+    a: np.ndarray, b: np.ndarray, *, metric: str | Metric = "cosine", method: str = "greedy"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Match the class columns of two signatures (Algorithm 1, lines 8-10; paper appendix B).
+
+    The cost of a pair is the metric between the two whole class columns. "greedy" (reference mode)
+    repeatedly takes the globally closest remaining pair until the smaller class set is used up;
+    "hungarian" minimizes the total cost. The side with more classes is reordered and truncated.
+
+    Args:
+        a: (R, Ca) signature weights.
+        b: (R, Cb) signature weights on the same rows.
+        metric: Metric of the costs (see `pairwise_columns`).
+        method: "greedy" or "hungarian".
+
+    Returns:
+        (ia, ib), int64 arrays of length min(Ca, Cb): a[:, ia[j]] is matched with b[:, ib[j]].
+        The smaller side keeps its order (a's when Ca == Cb).
+
+    Raises:
+        ZestError: unknown method.
+    """
+    if method not in ("greedy", "hungarian"):
+        raise ZestError(f"unknown alignment {method!r}; choose one of {ALIGNMENTS}")
+    cost = pairwise_columns(a, b, metric)
+    pairs = _greedy(cost) if method == "greedy" else _hungarian(cost)
+    keep_a = cost.shape[0] <= cost.shape[1]
+    pairs.sort(key=lambda p: p[0] if keep_a else p[1])
+    ia, ib = (np.array(side, dtype=np.int64) for side in zip(*pairs, strict=True))
+    return ia, ib
+
+
+def weights_distance(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    metric: str | Metric = "cosine",
+    align: str | None = "greedy",
+) -> float:
+    """Distance between two weight matrices on the same rows (no reference checks).
+
+    Args:
+        a: (R, Ca) signature weights.
+        b: (R, Cb) signature weights.
+        metric: "cosine", "l1", "l2", "linf" or a callable on two flat vectors.
+        align: "greedy", "hungarian" or None (then Ca must equal Cb).
+
+    Returns:
+        metric of the aligned matrices flattened row-major.
+
+    Raises:
+        ZestError: different row counts, or different class counts with align=None.
+    """
+    fn = _metric(metric)
+    if a.shape[0] != b.shape[0]:
+        raise ZestError(f"signatures have different row counts: {a.shape[0]} and {b.shape[0]}")
+    if align is not None:
+        ia, ib = align_classes(a, b, metric=metric, method=align)
+        a, b = a[:, ia], b[:, ib]
+    elif a.shape[1] != b.shape[1]:
+        raise ZestError(
+            f"class counts differ ({a.shape[1]} and {b.shape[1]}): "
+            "use align='greedy' or 'hungarian'"
+        )
+    return fn(np.ravel(a), np.ravel(b))
+
+
+def check_comparable(sig_a: Signature, sig_b: Signature) -> None:
+    """Refuse to compare signatures of different references or settings.
+
+    Args:
+        sig_a: A signature.
+        sig_b: Another signature.
+
+    Raises:
+        ReferenceMismatchError: the reference ids differ.
+        SettingsMismatchError: the solver or output settings differ.
+    """
+    if sig_a.reference_id != sig_b.reference_id:
+        raise ReferenceMismatchError(
+            f"signatures come from different references ({sig_a.reference_id} and "
+            f"{sig_b.reference_id}); compute both on the same Reference"
+        )
+    if sig_a.settings != sig_b.settings:
+        raise SettingsMismatchError(
+            f"signatures were computed with different settings: {sig_a.settings} and "
+            f"{sig_b.settings}"
+        )
+
+
+def distance(
+    sig_a: Signature,
+    sig_b: Signature,
+    *,
+    metric: str | Metric = "cosine",
+    align: str | None = "greedy",
+) -> float:
+    """Zest distance between two models' signatures (Algorithm 1, lines 8-12).
+
+    Reference mode: greedy class alignment under the same metric, always applied, then the metric
+    of the two aligned signatures flattened row-major, with no normalization or per-point
+    averaging.
+    Cosine distance is 1 - a.b / (|a| |b|) in [0, 2] (defined as 0 for two zero vectors and 1 when
+    only one is zero).
+
+    Args:
+        sig_a: Signature (sum K_i, Ca) of the first model.
+        sig_b: Signature (sum K_i, Cb) of the second model, on the same reference.
+        metric: "cosine" (paper's headline), "l1", "l2", "linf", or a callable on flat vectors.
+        align: "greedy" (reference mode), "hungarian", or None (no alignment; Ca must equal Cb).
+
+    Returns:
+        The distance, a float.
+
+    Raises:
+        ReferenceMismatchError: the signatures come from different references.
+        SettingsMismatchError: the signatures were fitted with different solvers or outputs.
+        ZestError: unknown metric or alignment, or Ca != Cb with align=None.
+    """
+    check_comparable(sig_a, sig_b)
+    return weights_distance(sig_a.weights, sig_b.weights, metric=metric, align=align)
+
+
+def relative_distance(d: float, unrelated_distances: Sequence[float]) -> float:
+    """Distance relative to the mean distance of unrelated model pairs (paper appendix C, Eq. 1).
+
+    The paper uses independently trained pairs (different seeds) of the same dataset and
+    architecture, at least 5 of them; below 1 reads as related.
+
+    Args:
+        d: Distance of the compared pair.
+        unrelated_distances: Distances of unrelated pairs (same metric, alignment and reference).
+
+    Returns:
+        d / mean(unrelated_distances).
+
+    Raises:
+        ZestError: no unrelated distances, non-finite ones, or a mean of zero.
+    """
+    values = np.asarray(unrelated_distances, dtype=np.float64).ravel()
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise ZestError("relative_distance needs at least one finite unrelated distance")
+    mean = values.mean()
+    if mean == 0.0:
+        raise ZestError("the unrelated distances average to 0: cannot scale by them")
+    return float(d) / float(mean)

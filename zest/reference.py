@@ -1,0 +1,198 @@
+"""The reference set: inputs, features (segments) and perturbation masks (Algorithm 1, lines 3-4).
+
+A `Reference` is what every model compared with Zest is queried on. It is built once (see
+`zest.image_reference`, `zest.text_reference`, `zest.audio_reference`), saved to one `.npz`, and
+shared by all signatures; its content id ties each signature to it.
+
+Layout (N reference points, L perturbations per point, K_i features for point i):
+    inputs    (N, *X)       the unperturbed inputs (normalized images, token ids, waveforms)
+    baseline  (N, *X)       what an input element becomes when its feature is masked
+    segments  (N, *S)       int32 feature id of each element in 0..K_i-1, or -1 for "not a feature"
+                            (always kept); S is a suffix of X (images: (H, W) under (C, H, W))
+    masks     (L, sum K_i)  uint8 {0, 1}; columns offsets[i]:offsets[i+1] are point i's masks M_i
+    offsets   (N + 1,)      int64 cumulative feature counts, offsets[0] = 0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, ZestError
+
+_FORMAT = "zest-reference-1"
+_ARRAYS = ("inputs", "baseline", "segments", "masks", "offsets")
+
+
+def draw_masks(
+    num_features: Sequence[int], num_samples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the binary perturbation masks of every reference point (Algorithm 1, line 4).
+
+    Reference mode: one `numpy.random.RandomState(seed)`, drawn point after point as
+    `randint(0, 2, (num_samples, K_i))`; row 0 of each point is then set to all ones (the
+    unperturbed input).
+
+    Args:
+        num_features: K_i for each point i, length N.
+        num_samples: L, perturbations per point (including the unperturbed row 0).
+        seed: Seed of the single RandomState.
+
+    Returns:
+        (masks, offsets): masks uint8 (L, sum K_i) and offsets int64 (N + 1,).
+    """
+    generator = np.random.RandomState(seed)
+    blocks = []
+    for k in num_features:
+        block = generator.randint(0, 2, (num_samples, int(k)))  # (L, K_i)
+        block[0, :] = 1
+        blocks.append(block.astype(np.uint8))
+    offsets = np.concatenate([[0], np.cumsum(num_features, dtype=np.int64)]).astype(np.int64)
+    masks = np.concatenate(blocks, axis=1) if blocks else np.zeros((num_samples, 0), np.uint8)
+    return masks, offsets
+
+
+def _digest(name: str, array: np.ndarray, h: Any) -> None:
+    array = np.ascontiguousarray(array)
+    canonical = array.astype(array.dtype.newbyteorder("<"), copy=False)
+    h.update(f"{name}|{canonical.dtype.str}|{array.shape}|".encode())
+    h.update(canonical.tobytes())
+
+
+@dataclass(eq=False)
+class Reference:
+    """A reference set with its segments and masks (see the module docstring for the layout).
+
+    Attributes:
+        domain: "image", "text" or "audio" (informational; the computation is the same).
+        inputs: (N, *X) unperturbed inputs.
+        baseline: (N, *X) values of masked elements (zeros, mean colours, a mask token...).
+        segments: (N, *S) int32 feature ids in -1..K_i-1.
+        masks: (L, sum K_i) uint8 perturbation masks, point after point.
+        offsets: (N + 1,) int64 column offsets of each point's masks.
+        options: JSON-able description of how the reference was built (provenance, part of the id).
+    """
+
+    domain: str
+    inputs: np.ndarray
+    baseline: np.ndarray
+    segments: np.ndarray
+    masks: np.ndarray
+    offsets: np.ndarray
+    options: dict = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # private read-only copies: the id and the cached operators must never go stale
+        self.inputs, self.baseline = np.array(self.inputs), np.array(self.baseline)
+        self.segments = np.array(self.segments, dtype=np.int32)
+        self.masks = np.array(self.masks, dtype=np.uint8)
+        self.offsets = np.array(self.offsets, dtype=np.int64)
+        for name in _ARRAYS:
+            getattr(self, name).flags.writeable = False
+        n, x_shape, s_shape = len(self.inputs), self.inputs.shape[1:], self.segments.shape[1:]
+        if self.baseline.shape != self.inputs.shape:
+            raise InputError(f"baseline {self.baseline.shape} != inputs {self.inputs.shape}")
+        if len(self.segments) != n or x_shape[len(x_shape) - len(s_shape) :] != s_shape:
+            raise InputError(
+                f"segments {self.segments.shape} do not index inputs {self.inputs.shape}"
+            )
+        if (
+            self.offsets.shape != (n + 1,)
+            or self.offsets[0] != 0
+            or np.any(np.diff(self.offsets) < 0)
+        ):
+            raise InputError(f"offsets must be (N + 1,) = ({n + 1},), non-decreasing from 0")
+        if self.masks.ndim != 2 or self.masks.shape[1] != self.offsets[-1]:
+            raise InputError(f"masks {self.masks.shape} must be (L, {self.offsets[-1]})")
+        if self.masks.size and self.masks.max() > 1:
+            raise InputError("masks must hold only 0 and 1")
+        upper = np.diff(self.offsets).reshape((n,) + (1,) * len(s_shape))
+        if np.any(self.segments < -1) or np.any(self.segments >= upper):
+            raise InputError("segment ids must lie in -1..K_i-1 for each point i")
+
+    @property
+    def num_points(self) -> int:
+        """N, the number of reference points."""
+        return len(self.inputs)
+
+    @property
+    def num_samples(self) -> int:
+        """L, perturbations per reference point (row 0 is the unperturbed input)."""
+        return self.masks.shape[0]
+
+    @property
+    def num_features(self) -> np.ndarray:
+        """K_i for every point, int64 (N,)."""
+        return np.diff(self.offsets)
+
+    def point_masks(self, i: int) -> np.ndarray:
+        """M_i, the masks of point i: uint8 (L, K_i)."""
+        return self.masks[:, self.offsets[i] : self.offsets[i + 1]]
+
+    @property
+    def id(self) -> str:
+        """Stable content id: the first 16 hex digits of a sha256 over the arrays and options."""
+        if "id" not in self._cache:
+            h = hashlib.sha256(f"{_FORMAT}|{self.domain}|".encode())
+            for name in _ARRAYS:
+                _digest(name, getattr(self, name), h)
+            h.update(json.dumps(self.options, sort_keys=True).encode())
+            self._cache["id"] = h.hexdigest()[:16]
+        return self._cache["id"]
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Memoize a value derived from this reference (in memory only), e.g. pinv(M_i).
+
+        Args:
+            key: Name of the value, including every setting it depends on.
+            compute: Called once, on the first request.
+
+        Returns:
+            The stored value.
+        """
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def save(self, path: str | Path) -> None:
+        """Write the reference to one compressed `.npz` file.
+
+        Args:
+            path: Destination, used as given (no suffix is added).
+        """
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        meta = {"format": _FORMAT, "domain": self.domain, "options": self.options, "id": self.id}
+        with open(path, "wb") as f:
+            np.savez_compressed(f, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Reference:
+        """Read a reference written by `save`, checking its content id.
+
+        Args:
+            path: A file written by `Reference.save`.
+
+        Returns:
+            The reference, with the same id as when it was saved.
+
+        Raises:
+            ZestError: The file is not a zest reference or its content does not match its id.
+        """
+        with np.load(path, allow_pickle=False) as data:
+            if "meta" not in data:
+                raise ZestError(f"{path} is not a zest reference file (no 'meta' entry)")
+            meta = json.loads(str(data["meta"]))
+            if meta.get("format") != _FORMAT:
+                raise ZestError(f"{path}: unknown format {meta.get('format')!r}")
+            arrays = {name: data[name] for name in _ARRAYS}
+        reference = cls(domain=meta["domain"], options=meta["options"], **arrays)
+        if reference.id != meta["id"]:
+            raise ZestError(f"{path}: content id {reference.id} != stored id {meta['id']}")
+        return reference

@@ -1,0 +1,254 @@
+"""A model's signature: its local surrogates on all reference points (Algorithm 1, 5-7, 11)."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import PredictionError, ZestError
+from .perturb import Perturber
+from .reference import Reference
+from .solvers import operators, resolve_solver
+
+OUTPUTS = ("logits", "probabilities")
+_FORMAT = "zest-signature-1"
+
+
+@dataclass(eq=False)
+class Signature:
+    """Per-point surrogate weights of one model, stacked row-wise.
+
+    Attributes:
+        weights: float64 (sum K_i, C); rows offsets[i]:offsets[i+1] are W_i (K_i, C).
+        offsets: int64 (N + 1,), the reference's feature offsets (row ranges of each point).
+        reference_id: Content id of the reference the signature was computed on.
+        intercepts: float64 (N, C) surrogate intercepts, or None for solvers without one.
+        settings: JSON-able solver and output settings; only equal settings are comparable.
+    """
+
+    weights: np.ndarray
+    offsets: np.ndarray
+    reference_id: str
+    intercepts: np.ndarray | None = None
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def num_points(self) -> int:
+        """N, the number of reference points."""
+        return len(self.offsets) - 1
+
+    @property
+    def num_classes(self) -> int:
+        """C, the number of model outputs."""
+        return self.weights.shape[1]
+
+    def point_weights(self, i: int) -> np.ndarray:
+        """W_i, the surrogate weights of point i: (K_i, C)."""
+        return self.weights[self.offsets[i] : self.offsets[i + 1]]
+
+    def save(self, path: str | Path) -> None:
+        """Write the signature to one `.npz` file.
+
+        Args:
+            path: Destination, used as given (no suffix is added).
+        """
+        meta = {"format": _FORMAT, "reference_id": self.reference_id, "settings": self.settings}
+        arrays = {"weights": self.weights, "offsets": self.offsets}
+        if self.intercepts is not None:
+            arrays["intercepts"] = self.intercepts
+        with open(path, "wb") as f:
+            np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Signature:
+        """Read a signature written by `save`.
+
+        Args:
+            path: A file written by `Signature.save`.
+
+        Returns:
+            The signature.
+
+        Raises:
+            ZestError: The file is not a zest signature.
+        """
+        with np.load(path, allow_pickle=False) as data:
+            if "meta" not in data:
+                raise ZestError(f"{path} is not a zest signature file (no 'meta' entry)")
+            meta = json.loads(str(data["meta"]))
+            if meta.get("format") != _FORMAT:
+                raise ZestError(f"{path}: unknown format {meta.get('format')!r}")
+            intercepts = data["intercepts"] if "intercepts" in data else None
+            return cls(
+                data["weights"],
+                data["offsets"],
+                meta["reference_id"],
+                intercepts,
+                meta["settings"],
+            )
+
+
+def _placement(predict, device, dtype) -> tuple[torch.device, torch.dtype | None]:
+    """The device and floating dtype of a Module's first parameter or buffer, unless given."""
+    if isinstance(predict, torch.nn.Module):
+        tensors = itertools.chain(predict.parameters(), predict.buffers())
+        first = next((t for t in tensors if t.is_floating_point()), None)
+        if first is not None:
+            return torch.device(device or first.device), dtype or first.dtype
+    return torch.device(device or "cpu"), dtype
+
+
+@contextlib.contextmanager
+def _eval_mode(predict):
+    """Put a Module (and all its submodules) in eval mode, restoring every flag afterwards."""
+    if not isinstance(predict, torch.nn.Module):
+        yield
+        return
+    flags = [(m, m.training) for m in predict.modules()]
+    predict.eval()
+    try:
+        yield
+    finally:
+        for module, training in flags:
+            module.training = training
+
+
+def _scores(out, batch: int, classes: int | None) -> torch.Tensor:
+    """Validate one predict output: a floating (batch, C) tensor or array."""
+    if isinstance(out, np.ndarray):
+        out = torch.from_numpy(out)
+    if not isinstance(out, torch.Tensor):
+        raise PredictionError(f"predict must return a tensor or array, got {type(out).__name__}")
+    if out.ndim != 2 or out.shape[0] != batch or (classes is not None and out.shape[1] != classes):
+        want = f"({batch}, {'C' if classes is None else classes})"
+        raise PredictionError(
+            f"predict returned scores of shape {tuple(out.shape)}, expected {want}"
+        )
+    if not out.is_floating_point():
+        raise PredictionError(f"predict must return floating-point scores, got {out.dtype}")
+    return out
+
+
+def compute_signature(
+    predict: Callable[[torch.Tensor], torch.Tensor],
+    reference: Reference,
+    *,
+    batch_size: int | None = None,
+    solver="ols",
+    output: str = "logits",
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> Signature:
+    """Query a model on every perturbation and fit one linear surrogate per reference point.
+
+    Implements Algorithm 1, lines 5-7 and 11: perturbed inputs x * m_l (line 5), queries
+    Z = C(X) (line 6), surrogates W_i = T(M_i, Z_i) (line 7), stacked into the signature
+    (line 11). Reference mode (`solver="ols"`, `output="logits"`): W_i = pinv(M_i) Y_i on the
+    raw scores.
+
+    The N * L perturbed inputs are built and queried `batch_size` at a time (batches may span
+    points) under `torch.no_grad()`; only one point's scores (L, C) wait for their solve at a time.
+    The solver's operators (pinv(M_i) in reference mode) are computed once per reference and cached
+    on it. A `torch.nn.Module` is switched to eval mode for the call and its train/eval flags are
+    restored afterwards; any other callable is used as is.
+
+    Args:
+        predict: Callable from a batch of inputs (B, *X) to scores (B, C), e.g. a Module.
+        reference: The reference set (`zest.image_reference` and friends).
+        batch_size: Perturbed inputs per call of `predict`; default 256 on CPU, 2048 otherwise.
+        solver: "ols" (reference mode), "lime" (LIME's kernel-weighted ridge with intercept,
+            kernel width 0.25, alpha 1), or a solver object from `zest.solvers`.
+        output: "logits" (raw scores, reference mode) or "probabilities" (softmax of the scores).
+        device: Where inputs are built and sent; default the Module's device, else CPU.
+        dtype: Float dtype of the inputs; default the Module's dtype, else the reference's.
+
+    Returns:
+        A `Signature`: weights float64 (sum K_i, C), plus intercepts (N, C) for solvers that fit
+        one.
+
+    Raises:
+        PredictionError: predict returns something other than a floating (B, C) tensor/array with
+            the same C on every batch, or NaN/Inf scores.
+        ZestError: unknown solver or output.
+    """
+    if output not in OUTPUTS:
+        raise ZestError(f"output must be one of {OUTPUTS}, got {output!r}")
+    if reference.num_points == 0:
+        raise ZestError("the reference set is empty")
+    solver = resolve_solver(solver)
+    device, dtype = _placement(predict, device, dtype)
+    batch_size = batch_size or (256 if device.type == "cpu" else 2048)
+    perturber = Perturber(reference, device, dtype)
+    solve = _PointSolver(reference, solver, device)
+    with torch.no_grad(), _eval_mode(predict):
+        for start in range(0, len(perturber), batch_size):
+            stop = min(start + batch_size, len(perturber))
+            scores = _scores(predict(perturber.batch(start, stop)), stop - start, solve.classes)
+            scores = scores.to(device=device, dtype=torch.float64)  # (B, C)
+            if output == "probabilities":
+                scores = torch.softmax(scores, dim=1)
+            solve.add(start, scores)
+    weights, intercepts = solve.result()
+    settings = {"solver": solver.config(), "output": output}
+    return Signature(weights, reference.offsets.copy(), reference.id, intercepts, settings)
+
+
+class _PointSolver:
+    """Collects the score stream per point; solves W_i = A_i Y_i once a point's L rows are in."""
+
+    def __init__(self, reference: Reference, solver, device: torch.device):
+        weight_ops, intercept_ops = operators(reference, solver)  # cached per reference
+        self.weight_ops = torch.from_numpy(weight_ops).to(device)  # (sum K, L)
+        self.intercept_ops = None
+        if intercept_ops is not None:
+            self.intercept_ops = torch.from_numpy(intercept_ops).to(device)  # (N, L)
+        self.offsets, self.num_samples = reference.offsets, reference.num_samples
+        self.finite = torch.ones(reference.num_points, dtype=torch.bool, device=device)
+        self.weights = self.intercepts = None
+        self.pending: list[torch.Tensor] = []
+
+    @property
+    def classes(self) -> int | None:
+        return None if self.weights is None else self.weights.shape[1]
+
+    def add(self, start: int, scores: torch.Tensor) -> None:
+        """Take scores (B, C) of stream items start..start+B-1."""
+        if self.weights is None:
+            rows, classes = int(self.offsets[-1]), scores.shape[1]
+            self.weights = scores.new_zeros(rows, classes)  # float64 (sum K, C)
+            if self.intercept_ops is not None:
+                self.intercepts = scores.new_zeros(len(self.offsets) - 1, classes)  # (N, C)
+        position, stop = start, start + len(scores)
+        while position < stop:
+            i = position // self.num_samples
+            take = min(stop, (i + 1) * self.num_samples) - position
+            self.pending.append(scores[position - start : position - start + take])
+            position += take
+            if position == (i + 1) * self.num_samples:
+                self._solve(i, torch.cat(self.pending))  # (L, C)
+                self.pending = []
+
+    def _solve(self, i: int, y: torch.Tensor) -> None:
+        self.finite[i] = torch.isfinite(y).all()
+        rows = slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+        self.weights[rows] = self.weight_ops[rows] @ y  # W_i = A_i Y_i, (K_i, C)
+        if self.intercepts is not None:
+            self.intercepts[i] = self.intercept_ops[i] @ y  # b_i = a_i Y_i, (C,)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(weights (sum K, C), intercepts (N, C) or None) as float64 numpy arrays."""
+        bad = torch.nonzero(~self.finite).flatten().tolist()
+        if bad:
+            raise PredictionError(
+                f"predict returned NaN or Inf scores on {len(bad)} of {len(self.finite)} "
+                f"reference points (first: point {bad[0]})"
+            )
+        intercepts = None if self.intercepts is None else self.intercepts.cpu().numpy()
+        return self.weights.cpu().numpy(), intercepts
