@@ -126,6 +126,7 @@ def compute_distances(cfg: DictConfig):
                     suspects=suspects,
                     final_epoch=s.final_epoch,
                     align=align,
+                    n_bootstrap=d.n_bootstrap,
                 ),
                 cfg.verdicts_out,
             )

@@ -55,6 +55,7 @@ class SignatureConfig:
 class DistanceConfig:
     metrics: list[str] = field(default_factory=lambda: ["cosine", "l1", "l2"])
     align: str = "greedy"  # greedy | hungarian | none
+    n_bootstrap: int = 1000  # verdicts: bootstrap replicates over reference points
 
 
 @dataclass
