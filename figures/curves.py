@@ -38,7 +38,7 @@ def _panels(tables: dict[str, Table], datasets, default) -> list[str]:
 
 
 def _suptitle(fig, title: str, note: str = "") -> None:
-    fig.suptitle(f"{title} · {note}" if note else title, fontsize=10)
+    fig.suptitle(f"{title}\n{note}" if note else title, fontsize=10)
 
 
 def _refset_note(table: Table) -> str:

@@ -102,10 +102,12 @@ def new_figure(nrows: int, ncols: int) -> tuple[Figure, np.ndarray]:
 
 
 def panel_title(ax: Axes, title: str, note: str = "") -> None:
-    """Bold dataset title on the left, a small grey note (seeds, N, ...) on the right."""
-    ax.set_title(title, loc="left", fontsize=RC["axes.titlesize"], fontweight="bold")
+    """Bold dataset title on the left, a small grey note (seeds, N, ...) on a line below it."""
+    ax.set_title(title, loc="left", fontsize=RC["axes.titlesize"], fontweight="bold",
+                 pad=12 if note else 6)  # fmt: skip
     if note:
-        ax.set_title(note, loc="right", fontsize=7, color=NOTE_COLOR)
+        ax.text(0.0, 1.01, note, transform=ax.transAxes, fontsize=7, color=NOTE_COLOR,
+                ha="left", va="bottom")  # fmt: skip
 
 
 def empty_panel(ax: Axes, title: str, message: str = "no data at this scale") -> None:
