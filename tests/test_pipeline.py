@@ -32,11 +32,16 @@ TABLES = ["table_accuracy", "table_headline", "table_agreement"]
 pytestmark = pytest.mark.slow
 
 
+def _interruptible() -> None:
+    """A job started in the background by a non-interactive shell inherits SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def snakemake(workdir: Path, *args: str, **popen) -> subprocess.Popen:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
            "-d", str(workdir), "--config", "scale=smoke", *args]  # fmt: skip
-    return subprocess.Popen(cmd, env=env, text=True, **popen)
+    return subprocess.Popen(cmd, env=env, text=True, preexec_fn=_interruptible, **popen)
 
 
 def finished_runs(root: Path) -> dict[Path, float]:
@@ -56,13 +61,18 @@ def smoke(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("smoke")
     root = workdir / "results" / "smoke"
     first = snakemake(workdir, "--cores", "2", stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 900
-    while not any(root.glob("signatures/*/*/*/*/seed*/epoch*.npz")):  # well into the DAG
-        assert first.poll() is None, "the smoke pipeline stopped before any signature"
-        assert time.monotonic() < deadline, "no signature after 15 minutes"
-        time.sleep(2)
-    first.send_signal(signal.SIGINT)  # what Ctrl-C does
-    first.wait(timeout=300)
+    try:
+        deadline = time.monotonic() + 900
+        while not any(root.glob("signatures/*/*/*/*/seed*/epoch*.npz")):  # well into the DAG
+            assert first.poll() is None, "the smoke pipeline stopped before any signature"
+            assert time.monotonic() < deadline, "no signature after 15 minutes"
+            time.sleep(2)
+        first.send_signal(signal.SIGINT)  # what Ctrl-C does
+        first.wait(timeout=300)
+    finally:
+        if first.poll() is None:  # never leave a pipeline running behind the tests
+            first.kill()
+            first.wait()
     before = finished_runs(root)
     assert before, "nothing had finished before the interruption"
 
