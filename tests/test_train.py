@@ -193,3 +193,24 @@ def test_killed_run_resumes_to_the_uninterrupted_result(small_cifar, tmp_path):
         {k: v for k, v in h.items() if k not in strip} for h in m_whole["history"]
     ]
     assert (broken / ".hydra" / "config.yaml").is_file()
+
+
+def test_resume_after_the_last_epoch_writes_metrics_again(tmp_path, generated_root):
+    """A workflow manager deletes metrics.json of a killed job; the rerun must restore it."""
+    from hydra import compose, initialize_config_dir
+
+    from training.loop import train
+    from training.rundir import METRICS
+
+    with initialize_config_dir(config_dir=str(Path(__file__).resolve().parents[1] / "conf"),
+                               version_base=None):  # fmt: skip
+        cfg = compose("train", [
+            "dataset=cifar10", "model=resnet20", "scale=smoke", "trainer.epochs=1",
+            f"data_root={generated_root('cifar10').parent}", f"out_dir={tmp_path / 'run'}",
+            "progress=false",
+        ])  # fmt: skip
+    first = train(cfg)
+    (tmp_path / "run" / METRICS).unlink()
+    again = train(cfg)
+    assert (tmp_path / "run" / METRICS).is_file()
+    assert again["finished"] and again["history"] == first["history"]

@@ -162,4 +162,8 @@ class RunFolder:
         rec["test_accuracy"] = rec["history"][-1]["test_accuracy"]
         rec["wall_time_s"] = sum(e["wall_time_s"] for e in rec["history"])
         rec["resumed_at"].append(rec["completed_epochs"])
+        rec["finished"] = rec["completed_epochs"] == rec["epochs"]
+        # metrics.json may be gone (a workflow manager deletes the outputs of a killed job): a run
+        # resumed after its last epoch has nothing left to train, but its record must exist again
+        atomic_write_json(self.out_dir / METRICS, rec)
         log.info("resuming %s after epoch %d", self.out_dir, rec["completed_epochs"])
