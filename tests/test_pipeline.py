@@ -151,3 +151,32 @@ def test_report_holds_every_figure(smoke):
     report = (smoke / "report.html").read_text(errors="ignore")
     for name in FIGURES + TABLES:
         assert name in report, name
+
+
+def test_section5_tables_and_verdicts(smoke):
+    for name in ["fig5_extraction", "fig6_unlearning", "fig9_extraction_metrics",
+                 "fig10_unlearning_metrics"]:  # fmt: skip
+        assert (smoke / "figures" / f"{name}.png").stat().st_size > 20_000, name
+    for dataset in ["cifar10", "cifar100"]:
+        extraction = pd.read_csv(
+            smoke / "distances" / dataset / "train-random" / "extraction.tsv", sep="\t"
+        )
+        assert set(extraction.kind) == {"standard", "extract-labels", "extract-outputs"}
+        assert np.isfinite(extraction.value).all()
+        unlearning = pd.read_csv(
+            smoke / "distances" / dataset / "train-first" / "unlearning.tsv", sep="\t"
+        )
+        assert set(unlearning.kind) == {"standard", "unlearn-exact", "unlearn-amnesiac"}
+        verdicts = pd.read_csv(smoke / "verdicts" / dataset / "train-first" / "unlearning.tsv",
+                               sep="\t")  # fmt: skip
+        assert len(verdicts) == 6 and verdicts.p_value.between(0, 1).all()
+        assert (verdicts.ci_low <= verdicts.relative).all()
+        assert (verdicts.relative <= verdicts.ci_high).all()
+        for seed in range(3):
+            record = json.loads(
+                (smoke / "models" / dataset / ("resnet20" if dataset == "cifar10" else "resnet50")
+                 / "unlearn-amnesiac" / f"seed{seed}" / "metrics.json").read_text()
+            )  # fmt: skip
+            assert 0 <= record["forget_accuracy"] <= 1 and 0 <= record["test_accuracy"] <= 1
+    md = (smoke / "tables" / "table_verdicts.md").read_text()
+    assert "p-value" in md and "CI" in md
