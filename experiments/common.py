@@ -121,6 +121,21 @@ def predictor(model: torch.nn.Module, meta: dict, reference: zest.Reference | No
     return predict
 
 
+def checkpoint_signature(
+    path, reference: zest.Reference, cfg: DictConfig, device
+) -> zest.Signature:
+    """Load a checkpoint and compute its signature with the `cfg.signature` settings."""
+    model, meta = load_model(path, device=device)
+    return zest.compute_signature(
+        predictor(model, meta, reference),
+        reference,
+        batch_size=cfg.signature.batch_size,
+        solver=cfg.signature.solver,
+        output=cfg.signature.output,
+        device=device,
+    )
+
+
 def checkpoints(model_dir: str | Path, epochs=None) -> dict[int, Path]:
     """epoch -> checkpoint path of one training run's folder (only `epochs`, when given)."""
     found = {}
@@ -138,4 +153,12 @@ def checkpoints(model_dir: str | Path, epochs=None) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
-__all__ = ["checkpoints", "load_data", "load_model", "make_reference", "model_inputs", "predictor"]
+__all__ = [
+    "checkpoint_signature",
+    "checkpoints",
+    "load_data",
+    "load_model",
+    "make_reference",
+    "model_inputs",
+    "predictor",
+]

@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 import zest
 from experiments import config  # noqa: F401  (registers zest_schema)
-from experiments.common import load_data, load_model, make_reference, predictor
+from experiments.common import checkpoint_signature, load_data, make_reference
 from training.runtime import pick_device, set_threads
 
 
@@ -35,15 +35,7 @@ def compare(cfg: DictConfig) -> dict:
         reference = make_reference(load_data(cfg), cfg)
 
     def signature(path: str) -> zest.Signature:
-        model, meta = load_model(path, device=device)
-        return zest.compute_signature(
-            predictor(model, meta, reference),
-            reference,
-            batch_size=cfg.signature.batch_size,
-            solver=cfg.signature.solver,
-            output=cfg.signature.output,
-            device=device,
-        )
+        return checkpoint_signature(path, reference, cfg, device)
 
     sig_a, sig_b = signature(c.a), signature(c.b)
     align = None if cfg.distance.align == "none" else cfg.distance.align

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 import zest
 from experiments import config  # noqa: F401  (registers zest_schema)
-from experiments.common import checkpoints, load_model, predictor
+from experiments.common import checkpoint_signature, checkpoints
 from training.runtime import pick_device, set_threads
 
 log = logging.getLogger(__name__)
@@ -39,16 +39,8 @@ def compute_signatures(cfg: DictConfig) -> list[Path]:
     for epoch, path in tqdm(
         checkpoints(cfg.model_dir, cfg.epochs).items(), desc="signatures", unit="ckpt"
     ):
-        model, meta = load_model(path, device=device)
         start = time.perf_counter()
-        signature = zest.compute_signature(
-            predictor(model, meta, reference),
-            reference,
-            batch_size=cfg.signature.batch_size,
-            solver=cfg.signature.solver,
-            output=cfg.signature.output,
-            device=device,
-        )
+        signature = checkpoint_signature(path, reference, cfg, device)
         target = out_dir / f"epoch{epoch}.npz"
         signature.save(target)
         written.append(target)

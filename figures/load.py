@@ -89,15 +89,20 @@ def read_tables(paths, study: str) -> dict[str, Table]:
         if df.empty:
             log.warning("%s: empty table", path)
             continue
-        for dataset, rows in df.groupby("dataset", sort=False):
-            table = tables.setdefault(str(dataset), Table(rows.iloc[0:0]))
-            if len(table.data):
-                log.warning("%s: more rows for %s, pooled with %s", path, dataset, table.sources)
-            table.data = pd.concat([table.data, rows], ignore_index=True)
-            table.sources.append(path)
-            if path.parent.parent.name == dataset and path.parent.name not in table.refsets:
-                table.refsets.append(path.parent.name)
+        pool_by_dataset(tables, path, df)
     return tables
+
+
+def pool_by_dataset(tables: dict[str, Table], path: Path, df: pd.DataFrame) -> None:
+    """Add the rows of one file to the per-dataset tables, recording sources and refsets."""
+    for dataset, rows in df.groupby("dataset", sort=False):
+        table = tables.setdefault(str(dataset), Table(rows.iloc[0:0]))
+        if len(table.data):
+            log.warning("%s: more rows for %s, pooled with %s", path, dataset, table.sources)
+        table.data = pd.concat([table.data, rows], ignore_index=True)
+        table.sources.append(path)
+        if path.parent.parent.name == dataset and path.parent.name not in table.refsets:
+            table.refsets.append(path.parent.name)
 
 
 def read_run(path: str | os.PathLike) -> Run | None:

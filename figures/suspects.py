@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from figures import stats
-from figures.load import COLUMNS, Table
+from figures.load import COLUMNS, Table, pool_by_dataset
 
 log = logging.getLogger("figures")
 
@@ -115,14 +115,7 @@ def read_suspects(paths, kinds) -> dict[str, Table]:
             log.warning("%s: no suspect rows of %s; ignored", path, list(kinds))
             continue
         df = df[ours | (df["relation"] == "unrelated")]
-        for dataset, rows in df.groupby("dataset", sort=False):
-            table = tables.setdefault(str(dataset), Table(rows.iloc[0:0]))
-            if len(table.data):
-                log.warning("%s: more rows for %s, pooled with %s", path, dataset, table.sources)
-            table.data = pd.concat([table.data, rows], ignore_index=True)
-            table.sources.append(path)
-            if path.parent.parent.name == dataset and path.parent.name not in table.refsets:
-                table.refsets.append(path.parent.name)
+        pool_by_dataset(tables, path, df)
     return tables
 
 
