@@ -81,13 +81,23 @@ def study_tables(study, datasets):
 
 
 def signature_families():
-    """(dataset, family, recipe regex, epochs) of every kind of model that gets signatures."""
+    """(dataset, family, recipe regex, reference set, epochs) of every kind of model that gets signatures.
+
+    Standard runs need every saved epoch on the section-4 reference set, but only their final epoch on
+    the unlearning study's forget set when that is another reference set (mini and smoke scales).
+    """
+    forget = PLAN.refset("unlearning")
     for ds in PLAN.datasets:
-        yield ds, "standard", "standard", PLAN.save_epochs(ds)
+        T = PLAN.final_epoch(ds)
+        if ds in PLAN.unlearning_datasets and forget != REFSET:
+            yield ds, "standard", "standard", REFSET, PLAN.save_epochs(ds)
+            yield ds, "standard_forget", "standard", forget, [T]
+        else:
+            yield ds, "standard", "standard", REFSETS, PLAN.save_epochs(ds)
         if ds in PLAN.extraction_datasets:
-            yield ds, "extracted", r"extract-(labels|outputs)-from-seed\d+", PLAN.grid(ds)
+            yield ds, "extracted", r"extract-(labels|outputs)-from-seed\d+", PLAN.refset("extraction"), PLAN.grid(ds)
         if ds in PLAN.unlearning_datasets:
-            yield ds, "unlearned", "unlearn-(exact|amnesiac)", [PLAN.final_epoch(ds)]
+            yield ds, "unlearned", "unlearn-(exact|amnesiac)", forget, [T]
 
 
 def suspect_signatures(w):

@@ -29,8 +29,8 @@ rule build_reference:
 
 # One job per training run computes the signatures of all its checkpoints (one process, one load of the
 # reference and its cached pseudo-inverses). Which checkpoints depends on the dataset and on how the model
-# was made (the recipe family), hence one rule per (dataset, family).
-for _ds, _family, _recipes, _epochs in signature_families():
+# was made (the recipe family) and on the reference set, hence one rule per (dataset, family).
+for _ds, _family, _recipes, _refsets, _epochs in signature_families():
 
     rule:
         name:
@@ -46,6 +46,7 @@ for _ds, _family, _recipes, _epochs in signature_families():
             f"{ROOT}/benchmarks/compute_signatures/{_ds}/{{refset}}/{{arch}}/{{recipe}}/seed{{seed}}.tsv"
         wildcard_constraints:
             recipe=_recipes,
+            refset=_refsets,
         resources:
             gpu=1,
         params:
