@@ -48,7 +48,8 @@ def _suspects(cfg: DictConfig) -> dict:
         return lambda v: (f"extract-{mode}-from-seed{v}", v + s.seed_offset, list(s.grid))
 
     def unlearned(kind):
-        return lambda v: (kind, v, [s.final_epoch])
+        offset = s.exact_seed_offset if kind == "unlearn-exact" else 0
+        return lambda v: (kind, v + offset, [s.final_epoch])
 
     if s.name == "extraction":
         return {f"extract-{mode}": extracted(mode) for mode in s.modes}

@@ -75,6 +75,7 @@ class StudyConfig:
     num_points: list[int] = field(default_factory=list)
     modes: list[str] = field(default_factory=list)  # extraction: labels | outputs
     seed_offset: int = 100  # extraction: the adversary's seed = victim seed + offset
+    exact_seed_offset: int = 0  # unlearning: the exact retrain's seed = original seed + offset
 
 
 @dataclass

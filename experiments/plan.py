@@ -57,6 +57,11 @@ class UnlearningStudy:
     datasets: list[str] = field(default_factory=lambda: ["cifar10", "cifar100"])
     window: str = "last:1"  # amnesiac updates subtracted: all | last:K epochs
     repair_epochs: int = 0  # fine-tuning on the retained data after the subtraction
+    # The exact retrain's seed = the original's seed + offset. 0: the owner reruns the same training
+    # script without the forget set, so both models share their initialization (and, on CPU, all
+    # randomness but the batch composition); an offset makes the retrain as independent as an
+    # unrelated model. At mini scale this choice decides the verdict (docs/architecture.md).
+    exact_seed_offset: int = 0
 
 
 @dataclass
@@ -235,6 +240,10 @@ class Plan:
 
     def extraction_seed(self, victim: int) -> int:
         return victim + self.spec.extraction_study.seed_offset
+
+    def exact_seed(self, original: int) -> int:
+        """The seed of the model retrained without the forget set (its folder's seed)."""
+        return original + self.spec.unlearning_study.exact_seed_offset
 
     def studies(self, dataset: str) -> list[str]:
         """The distance studies of one dataset."""

@@ -55,7 +55,7 @@ def study_args(w):
         return [*common, f"study.grid={as_list(PLAN.grid(ds))}", f"study.modes={as_list(s.modes)}",
                 f"study.seed_offset={s.seed_offset}"]
     if w.study == "unlearning":
-        return common
+        return [*common, f"study.exact_seed_offset={PLAN.spec.unlearning_study.exact_seed_offset}"]
     pair = [PLAN.at(ds, PLAN.spec.agreement_study.pair_at), T]
     return [*common, f"study.pairs=[{as_list(pair)}]",
             f"study.num_points={as_list(PLAN.agreement_points())}"]
@@ -113,14 +113,15 @@ def suspect_signatures(w):
                 recipe = f"extract-{mode}-from-seed{v}"
                 files += [sig(recipe, PLAN.extraction_seed(v), e) for e in PLAN.grid(ds)]
         else:
-            files += [sig(kind, v, T) for kind in ("unlearn-exact", "unlearn-amnesiac")]
+            files += [sig("unlearn-exact", PLAN.exact_seed(v), T), sig("unlearn-amnesiac", v, T)]
     return files
 
 
 def unlearned_metrics():
     """metrics.json of every unlearned model (accuracies on the test and the forget set)."""
-    return [metrics_json(d, s, recipe=f"unlearn-{kind}") for d in PLAN.unlearning_datasets
-            for s in PLAN.spec.seeds for kind in ("exact", "amnesiac")]
+    return [metrics_json(d, seed, recipe=f"unlearn-{kind}") for d in PLAN.unlearning_datasets
+            for s in PLAN.spec.seeds
+            for kind, seed in (("exact", PLAN.exact_seed(s)), ("amnesiac", s))]
 
 
 def verdict_tables():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from experiments.plan import SCALES, PlanError, cli_list, load_plan, slug
+from experiments.plan import SCALES, PlanError, cli_list, compose, load_plan, slug
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +65,17 @@ def test_mini_skips_datasets_it_has_no_data_for(tmp_path):
 def test_cli_list():
     assert cli_list(None) == [] and cli_list("a=1 b=2") == ["a=1", "b=2"]
     assert cli_list(["a=1"]) == ["a=1"]
+
+
+def test_exact_unlearning_seed_offset_reaches_the_study():
+    from experiments.compute_distances import _suspects
+
+    plan = load_plan("smoke", plan_overrides=["unlearning_study.exact_seed_offset=50"])
+    assert [plan.exact_seed(s) for s in (1, 2)] == [51, 52]
+    cfg = compose(
+        "zest", ["study.name=unlearning", "study.final_epoch=3", "study.exact_seed_offset=50"]
+    )
+    suspects = _suspects(cfg)
+    assert suspects["unlearn-exact"](1) == ("unlearn-exact", 51, [3])
+    assert suspects["unlearn-amnesiac"](1) == ("unlearn-amnesiac", 1, [3])
+    assert load_plan("smoke").exact_seed(1) == 1  # default: the original's own seed
