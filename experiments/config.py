@@ -88,6 +88,13 @@ class CompareConfig:
 
 
 @dataclass
+class BoundaryConfig:
+    victim: str | None = None  # checkpoint of the victim model
+    suspects: list[str] = field(default_factory=list)  # checkpoints compared with it
+    num_points: int = 128  # test points where the victim's top-2 softmax margin is smallest
+
+
+@dataclass
 class ZestConfig:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     data_root: str = "data"
@@ -100,6 +107,7 @@ class ZestConfig:
     predictions: PredictionsConfig = field(default_factory=PredictionsConfig)
     study: StudyConfig = field(default_factory=StudyConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
+    boundary: BoundaryConfig = field(default_factory=BoundaryConfig)
     out: str | None = None
     reference_path: str | None = None
     model_dir: str | None = None

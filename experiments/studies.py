@@ -12,6 +12,7 @@ from itertools import combinations, permutations
 
 import numpy as np
 import pandas as pd
+import torch
 
 import zest
 from zest.verdict import point_rows
@@ -207,6 +208,24 @@ def agreement_study(
                     )
                 )
     return pd.DataFrame(rows)
+
+
+def boundary_agreement(victim_scores, suspect_scores, num_points: int) -> tuple[float, float]:
+    """Prediction similarity near the victim's decision boundary (paper section 4.3).
+
+    The points are the `num_points` rows where the victim's softmax margin (top-1 minus top-2
+    probability) is smallest (ties by index). Returns the fraction of equal argmax labels on those
+    points and on all rows. Scores are (points, classes) logits of the same inputs.
+    """
+    v, s = torch.as_tensor(victim_scores), torch.as_tensor(suspect_scores)
+    if v.shape != s.shape or v.ndim != 2 or v.shape[1] < 2:
+        raise ValueError(
+            f"need two (points, classes >= 2) score arrays, got {tuple(v.shape)} and {tuple(s.shape)}"
+        )
+    top2 = v.double().softmax(dim=1).topk(2, dim=1).values
+    near = torch.argsort(top2[:, 0] - top2[:, 1], stable=True)[:num_points]
+    same = v.argmax(dim=1) == s.argmax(dim=1)
+    return float(same[near].double().mean()), float(same.double().mean())
 
 
 def suspects_study(

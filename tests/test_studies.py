@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import zest
 from experiments.studies import agreement_study, epochs_study, refsize_study
@@ -99,3 +100,20 @@ def test_agreement_study_counts_equal_labels():
     get = table.set_index(["relation", "seed_a", "num_points"]).agreement
     assert get["related", 0, 2] == 1.0 and get["related", 0, 4] == 0.75
     assert get["unrelated", 0, 4] == 0.25 and get["related", 1, 4] == 0.75
+
+
+def test_boundary_agreement_uses_the_victims_least_sure_points():
+    from experiments.studies import boundary_agreement
+
+    # rows 0-1: the victim is unsure (margin ~0); rows 2-5: sure. The suspect disagrees on rows 0 and 2.
+    victim = torch.tensor(
+        [[1.0, 1.01], [1.0, 0.99], [5.0, 0.0], [0.0, 5.0], [5.0, 0.0], [0.0, 5.0]]
+    )
+    suspect = victim.clone()
+    suspect[0] = torch.tensor([1.0, 0.0])
+    suspect[2] = torch.tensor([0.0, 1.0])
+    near, overall = boundary_agreement(victim, suspect, num_points=2)
+    assert near == 0.5 and overall == 4 / 6
+    assert boundary_agreement(victim, victim, num_points=2) == (1.0, 1.0)
+    with pytest.raises(ValueError, match="score arrays"):
+        boundary_agreement(victim, suspect[:, :1], num_points=2)
