@@ -6,6 +6,7 @@ figure, table and the report must exist with sensible content.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -45,20 +46,37 @@ def snakemake(workdir: Path, *args: str, **popen) -> subprocess.Popen:
 
 
 def finished_runs(root: Path) -> dict[Path, object]:
-    """What must survive a restart untouched: the checkpoints of every finished training run and
-    every reference set (by mtime), and each finished run's history (by content: a job that was
-    interrupted after its last epoch legitimately rewrites its metrics.json, with the same history).
+    """What must survive a restart: the checkpoints of every finished training run and every
+    reference set (by mtime and content), and each finished run's history (by content: a job that
+    was interrupted after its last epoch legitimately rewrites its metrics.json, with the same history).
     """
     done: dict[Path, object] = {}
+
+    def stamp(path: Path) -> tuple[int, str]:
+        return path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
+
     for metrics in root.glob("models/*/*/*/seed*/metrics.json"):
         record = json.loads(metrics.read_text())
         if record.get("finished"):
             done[metrics] = record["history"]
             for path in metrics.parent.glob("epoch*.safetensors"):
-                done[path] = path.stat().st_mtime_ns
+                done[path] = stamp(path)
     for path in root.glob("reference/*/*/reference.npz"):
-        done[path] = path.stat().st_mtime_ns
+        done[path] = stamp(path)
     return done
+
+
+def redone_work(before: dict, after: dict, running: int) -> list[str]:
+    """Paths of `before` that changed after the restart, beyond what is allowed: a job that was
+    still running when the pipeline was interrupted (at most `running` of them) may have finished
+    its work without Snakemake recording it, and is rerun; it must then give identical results."""
+    changed = [p for p in before if after.get(p) != before[p]]
+    rerun = {p.parent for p in changed if isinstance(before[p], tuple)}
+    identical = all(
+        isinstance(before[p], tuple) and after.get(p) and after[p][1] == before[p][1]
+        for p in changed
+    )
+    return [] if identical and len(rerun) <= running else sorted(map(str, changed))
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +104,8 @@ def smoke(tmp_path_factory) -> Path:
     log, _ = second.communicate(timeout=1800)
     assert second.returncode == 0, log[-5000:]
     after = finished_runs(root)
-    assert {p: after.get(p) for p in before} == before, (
-        "finished work was redone after the restart"
-    )
+    redone = redone_work(before, after, running=2)  # --cores 2
+    assert not redone, f"finished work was redone after the restart: {redone}\n{log[-3000:]}"
 
     report = snakemake(workdir, "--cores", "1", "--report", str(root / "report.html"),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
