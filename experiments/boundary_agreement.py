@@ -13,7 +13,6 @@ on CIFAR-10. Not part of the Snakemake DAG yet.
 
 from __future__ import annotations
 
-import io
 import logging
 
 import hydra
@@ -22,18 +21,15 @@ import torch
 from omegaconf import DictConfig
 
 from experiments import config  # noqa: F401  (registers zest_schema)
-from experiments.common import load_data, load_model, model_inputs
+from experiments.common import batched_scores, load_data, load_model, model_inputs, write_tsv
 from experiments.studies import boundary_agreement
-from training.checkpoint import atomic_write_bytes
 from training.runtime import pick_device, set_threads
 
 log = logging.getLogger(__name__)
 
 
-@torch.no_grad()
 def _scores(path: str, inputs: torch.Tensor, device) -> torch.Tensor:
-    model, _ = load_model(path, device=device)
-    return torch.cat([model(chunk.to(device)).cpu() for chunk in inputs.split(1024)])
+    return batched_scores(load_model(path, device=device)[0], inputs, device)
 
 
 def run(cfg: DictConfig) -> pd.DataFrame:
@@ -59,9 +55,7 @@ def run(cfg: DictConfig) -> pd.DataFrame:
             100 * overall,
         )
     table = pd.DataFrame(rows)
-    buffer = io.StringIO()
-    table.to_csv(buffer, sep="\t", index=False)
-    atomic_write_bytes(cfg.out, buffer.getvalue().encode())
+    write_tsv(table, cfg.out)
     return table
 
 

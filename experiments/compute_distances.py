@@ -11,7 +11,6 @@ and predictions from `inputs_root/predictions/<dataset>/<arch>/standard/seed<s>.
 from __future__ import annotations
 
 import functools
-import io
 import logging
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from experiments import (
     config,  # noqa: F401  (registers zest_schema)
     studies,
 )
-from training.checkpoint import atomic_write_bytes
+from experiments.common import write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +53,6 @@ def _suspects(cfg: DictConfig) -> dict:
     if s.name == "extraction":
         return {f"extract-{mode}": extracted(mode) for mode in s.modes}
     return {kind: unlearned(kind) for kind in ("unlearn-exact", "unlearn-amnesiac")}
-
-
-def _write_tsv(table, path) -> None:
-    buffer = io.StringIO()
-    table.to_csv(buffer, sep="\t", index=False)
-    atomic_write_bytes(path, buffer.getvalue().encode())
 
 
 def _prediction_loader(cfg: DictConfig):
@@ -119,7 +112,7 @@ def compute_distances(cfg: DictConfig):
             align=align,
         )
         if cfg.verdicts_out:
-            _write_tsv(
+            write_tsv(
                 studies.verdicts(
                     load,
                     dataset=cfg.dataset.name,
@@ -135,7 +128,7 @@ def compute_distances(cfg: DictConfig):
         raise ValueError(
             f"unknown study {s.name!r}: epochs, refsize, agreement, extraction or unlearning"
         )
-    _write_tsv(table, cfg.out)
+    write_tsv(table, cfg.out)
     log.info("%s: %d rows", cfg.out, len(table))
     return table
 

@@ -16,7 +16,7 @@ import torch
 from omegaconf import DictConfig
 
 from experiments import config  # noqa: F401  (registers zest_schema)
-from experiments.common import checkpoints, load_data, load_model, reference_points
+from experiments.common import batched_scores, checkpoints, load_data, load_model, reference_points
 from training.checkpoint import atomic_write_bytes
 from training.runtime import pick_device, set_threads
 
@@ -34,8 +34,7 @@ def predict_labels(cfg: DictConfig) -> dict[int, np.ndarray]:
     labels = {}
     for epoch, path in checkpoints(cfg.model_dir, cfg.epochs).items():
         model, _ = load_model(path, device=device)
-        scores = torch.cat([model(chunk.to(device)).cpu() for chunk in x.split(1024)])
-        labels[epoch] = scores.argmax(dim=1).numpy()
+        labels[epoch] = batched_scores(model, x, device).argmax(dim=1).numpy()
     epochs = np.array(sorted(labels))
     buffer = io.BytesIO()
     np.savez(buffer, epochs=epochs, labels=np.stack([labels[e] for e in epochs]))

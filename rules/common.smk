@@ -95,7 +95,8 @@ def signature_families():
         else:
             yield ds, "standard", "standard", REFSETS, PLAN.save_epochs(ds)
         if ds in PLAN.extraction_datasets:
-            yield ds, "extracted", r"extract-(labels|outputs)-from-seed\d+", PLAN.refset("extraction"), PLAN.grid(ds)
+            yield (ds, "extracted", r"extract-(labels|outputs)-from-seed\d+", PLAN.refset("extraction"),
+                   PLAN.grid(ds))
         if ds in PLAN.unlearning_datasets:
             yield ds, "unlearned", "unlearn-(exact|amnesiac)", forget, [T]
 
