@@ -16,6 +16,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from training.errors import SettingsError
+
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 SCALES = ("smoke", "mini", "paper")
 
@@ -87,7 +89,7 @@ class PipelineSchema:
     unlearning_study: UnlearningStudy = field(default_factory=UnlearningStudy)
 
 
-class PlanError(ValueError):
+class PlanError(SettingsError):
     """The pipeline configuration is invalid."""
 
 

@@ -28,6 +28,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
+from training.errors import UserError
 from training.models import build_model
 
 __all__ = [
@@ -46,7 +47,7 @@ FORMAT_VERSION = 1
 _REQUIRED = ("arch", "num_classes")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint or resume file is missing, damaged, or not in the safe format."""
 
 

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from training.checkpoint import atomic_write_json, load_resume, save_model, save_resume
+from training.errors import UserError
 
 __all__ = ["METRICS", "RESUME", "RunExistsError", "RunFolder", "checkpoint_epochs", "jsonable"]
 
@@ -26,7 +27,7 @@ log = logging.getLogger("training.loop")
 METRICS, RESUME = "metrics.json", "resume.pt"
 
 
-class RunExistsError(RuntimeError):
+class RunExistsError(UserError, RuntimeError):
     """out_dir holds a run of a different configuration: refuse to overwrite or mix it."""
 
 

@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 import torch
 from tqdm import tqdm
 
+from training.errors import UserError
+
 __all__ = ["DATASETS", "DataBundle", "DataError", "Split", "load_dataset"]
 
 T = TypeVar("T")
@@ -40,7 +42,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
 DATASETS: tuple[str, ...] = tuple(_LOADERS)
 
 
-class DataError(RuntimeError):
+class DataError(UserError, RuntimeError):
     """A dataset is missing, incomplete or garbled. The message names the path and how to fix it.
 
     Attributes:
