@@ -125,6 +125,23 @@ def _hungarian(cost: np.ndarray) -> list[tuple[int, int]]:
     return [(int(owner[j]) - 1, j - 1) for j in range(1, m + 1) if owner[j]]
 
 
+def _in_canonical_order(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether (a, b), rather than (b, a), is the orientation a pair is always computed in.
+
+    Column costs computed as (a, b) and as (b, a) need not be bitwise transposes of each other
+    (BLAS rounding), and ties between equal-cost matchings are broken by position: computing a
+    pair in one fixed orientation makes alignment and distance exact functions of the unordered
+    pair, on any processor. The side with fewer classes comes first; equal class counts are
+    ordered by the bytes of their float64 weights (equal bytes: either order gives the same).
+    """
+    if a.shape[1] != b.shape[1]:
+        return a.shape[1] < b.shape[1]
+    return (
+        np.ascontiguousarray(a, np.float64).tobytes()
+        <= np.ascontiguousarray(b, np.float64).tobytes()
+    )
+
+
 def align_classes(
     a: np.ndarray, b: np.ndarray, *, metric: str | Metric = "cosine", method: str = "greedy"
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -133,6 +150,8 @@ def align_classes(
     The cost of a pair is the metric between the two whole class columns. "greedy" (reference mode)
     repeatedly takes the globally closest remaining pair until the smaller class set is used up;
     "hungarian" minimizes the total cost. The side with more classes is reordered and truncated.
+    The matching is a function of the unordered pair: `align_classes(b, a)` gives the same pairs
+    as `align_classes(a, b)`, ties included (see `_in_canonical_order`).
 
     Args:
         a: (R, Ca) signature weights.
@@ -149,6 +168,10 @@ def align_classes(
     """
     if method not in ("greedy", "hungarian"):
         raise ZestError(f"unknown alignment {method!r}; choose one of {ALIGNMENTS}")
+    if not _in_canonical_order(a, b):
+        ib, ia = align_classes(b, a, metric=metric, method=method)
+        order = np.argsort(ia if a.shape[1] <= b.shape[1] else ib, kind="stable")
+        return ia[order], ib[order]
     cost = pairwise_columns(a, b, metric)
     pairs = _greedy(cost) if method == "greedy" else _hungarian(cost)
     keep_a = cost.shape[0] <= cost.shape[1]
@@ -173,14 +196,27 @@ def weights_distance(
         align: "greedy", "hungarian" or None (then Ca must equal Cb).
 
     Returns:
-        metric of the aligned matrices flattened row-major.
+        metric of the aligned matrices flattened row-major. Symmetric in (a, b), bitwise, for the
+        built-in metrics: the pair is always computed in one orientation (`_in_canonical_order`).
+        Alignment minimizes the column costs (their sum for "hungarian"); for every metric but
+        l1 the distance of the aligned matrices is another quantity, so which of several
+        equal-cost matchings is taken matters, and the fixed orientation decides it.
 
     Raises:
-        ZestError: different row counts, or different class counts with align=None.
+        ZestError: no rows, different row counts, or different class counts with align=None.
     """
     fn = _metric(metric)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ZestError(f"signature weights must be 2-D (R, C), got {a.shape} and {b.shape}")
     if a.shape[0] != b.shape[0]:
         raise ZestError(f"signatures have different row counts: {a.shape[0]} and {b.shape[0]}")
+    if a.shape[0] == 0 or a.shape[1] == 0 or b.shape[1] == 0:
+        raise ZestError(
+            f"cannot compare empty signatures ({a.shape} and {b.shape}): a signature needs at "
+            "least one feature and one class"
+        )
+    if not _in_canonical_order(a, b):
+        a, b = b, a
     if align is not None:
         ia, ib = align_classes(a, b, metric=metric, method=align)
         a, b = a[:, ia], b[:, ib]
