@@ -22,6 +22,7 @@ Public API and the part of the paper (section 3, Algorithm 1, appendices B-C) ea
     relative_distance                  appendix C, Eq. 1
     verdict, Verdict                   beyond the paper: p-value and bootstrap interval
     ZestError and subclasses           one clear exception per kind of problem
+    ZestWarning                        a weak answer (K_i >= L, few independent pairs, ...)
 
 Defaults reproduce the authors' released code ("reference mode"); each deviation is a named option.
 Depends on torch, numpy and scikit-image only; caches nothing on disk and holds no global state.
@@ -42,6 +43,7 @@ from .errors import (
     ReferenceMismatchError,
     SettingsMismatchError,
     ZestError,
+    ZestWarning,
 )
 from .perturb import Perturber, perturbed_inputs
 from .reference import Reference, draw_masks
@@ -66,6 +68,7 @@ __all__ = [
     "Slic",
     "Verdict",
     "ZestError",
+    "ZestWarning",
     "align_classes",
     "audio_reference",
     "compute_signature",

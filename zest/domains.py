@@ -6,12 +6,14 @@ masked feature becomes (the baseline), and draws the masks with `zest.reference.
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from .errors import InputError
+from .errors import InputError, ZestWarning
 from .reference import Reference, draw_masks
 from .segment import Quickshift, Segmenter, relabel, segmenter_config, to_pixels
 
@@ -23,13 +25,60 @@ def _as_tensor(x, name: str) -> torch.Tensor:
         x = torch.from_numpy(x)
     if not isinstance(x, torch.Tensor):
         raise InputError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
-    return x.detach().cpu()
-
-
-def _check_samples(num_samples: int) -> None:
-    if int(num_samples) < 2:
+    x = x.detach().cpu()
+    if x.ndim == 0 or len(x) == 0:
         raise InputError(
-            f"num_samples must be >= 2 (row 0 is the unperturbed input), got {num_samples}"
+            f"{name} is empty ({tuple(x.shape)}): a reference needs at least one point"
+        )
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        bad = int((~torch.isfinite(x)).flatten(1).any(1).sum())
+        raise InputError(f"{name} hold NaN or Inf values ({bad} of {len(x)} points)")
+    return x
+
+
+def check_count(value, name: str, minimum: int) -> int:
+    """`value` as an int, refusing bools, fractions, strings and values below `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_samples(num_samples) -> int:
+    return check_count(num_samples, "num_samples (L, row 0 is the unperturbed input)", 2)
+
+
+def _check_seed(seed) -> int:
+    seed = check_count(seed, "seed", 0)
+    if seed >= 2**32:
+        raise InputError(f"seed must be below 2**32 (numpy's RandomState), got {seed}")
+    return seed
+
+
+def _warn_if_underdetermined(num_features: Sequence[int], num_samples: int) -> None:
+    """One warning when some point has at least as many features as samples (K_i >= L)."""
+    k = np.asarray(num_features)
+    weak = int(np.sum(k >= num_samples))
+    if weak:
+        warnings.warn(
+            f"{weak} of {len(k)} reference points have at least as many features as samples "
+            f"(K_i >= L = {num_samples}, largest K_i = {int(k.max())}): their least-squares "
+            "surrogates are underdetermined (minimum-norm solutions). Raise num_samples or use "
+            "fewer features (another segmenter, fewer windows).",
+            ZestWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_if_unnormalized(pixels: np.ndarray) -> None:
+    """One warning when de-normalized pixels leave the 0-255 range (inputs not normalized?)."""
+    outside = float(np.mean((pixels < -1.0) | (pixels > 256.0)))
+    if outside > 0.01:
+        warnings.warn(
+            f"{100 * outside:.0f} % of the de-normalized pixels lie outside 0-255: were the "
+            "images normalized with this mean and std? Unnormalized inputs (e.g. 0-255 values) "
+            "give hundreds of superpixels per image.",
+            ZestWarning,
+            stacklevel=3,
         )
 
 
@@ -79,8 +128,13 @@ def image_reference(
         A `Reference` with domain "image", segments (N, H, W) and masks (L, sum K_i).
 
     Raises:
-        InputError: images are not (N, C, H, W) floats, mean/std do not have C entries, std has a
-            zero, fill is unknown, or num_samples < 2.
+        InputError: images are empty, not (N, C, H, W) floats, or hold NaN/Inf; mean/std do not
+            have C entries or are not finite, std is not > 0; fill is unknown; num_samples is not
+            an integer >= 2 or seed not an integer in 0..2**32-1.
+
+    Warns:
+        ZestWarning: de-normalized pixels leave the 0-255 range (inputs not normalized with this
+            mean and std?), or some image has at least as many superpixels as samples (K_i >= L).
     """
     x = _as_tensor(images, "images")
     if x.ndim != 4 or not x.is_floating_point():
@@ -90,15 +144,17 @@ def image_reference(
         raise InputError(
             f"images have {channels} channels but mean has {len(mean)} and std {len(std)} entries"
         )
-    if any(float(s) == 0.0 for s in std):
-        raise InputError(f"std must not contain zeros, got {list(std)}")
+    if not all(np.isfinite(float(v)) for v in (*mean, *std)) or any(float(s) <= 0 for s in std):
+        raise InputError(f"mean must be finite and std finite and > 0, got {mean} and {std}")
     if fill not in FILLS:
         raise InputError(f"fill must be one of {FILLS}, got {fill!r}")
-    _check_samples(num_samples)
+    num_samples, seed = _check_samples(num_samples), _check_seed(seed)
     segmenter = Quickshift() if segmenter is None else segmenter
     pixels = to_pixels(x, mean, std)  # (N, H, W, C)
+    _warn_if_unnormalized(pixels)
     labelled = [relabel(np.asarray(segmenter(p))) for p in pixels]
     segments = np.stack([labels for labels, _ in labelled])  # (N, H, W)
+    _warn_if_underdetermined([k for _, k in labelled], num_samples)
     masks, offsets = draw_masks([k for _, k in labelled], num_samples, seed)
     inputs = x.numpy()
     baseline = np.zeros_like(inputs) if fill == "zero" else _mean_fill(inputs, segments)
@@ -153,17 +209,31 @@ def text_reference(
         A `Reference` with domain "text", segments (N, T) (-1 on padding).
 
     Raises:
-        InputError: token_ids are not an integer (N, T) array, features is unknown, or
-            num_samples < 2.
+        InputError: token_ids are empty or not an integer (N, T) array, a text is padding only
+            (no features), features is unknown, num_samples is not an integer >= 2, or seed or a
+            token id is not a valid integer.
+
+    Warns:
+        ZestWarning: some text has at least as many features as samples (K_i >= L).
     """
     t = _as_tensor(token_ids, "token_ids")
     if t.ndim != 2 or t.is_floating_point() or t.is_complex():
         raise InputError(f"token_ids must be integer (N, T), got {tuple(t.shape)} {t.dtype}")
     if features not in ("position", "token"):
         raise InputError(f"features must be 'position' or 'token', got {features!r}")
-    _check_samples(num_samples)
+    num_samples, seed = _check_samples(num_samples), _check_seed(seed)
+    check_count(mask_token, "mask_token", 0)
+    if pad_token is not None:
+        check_count(pad_token, "pad_token", 0)
     inputs = t.numpy()
     segments = np.stack([_token_features(row, pad_token, features) for row in inputs])  # (N, T)
+    empty = np.flatnonzero(segments.max(axis=1) < 0)
+    if empty.size:
+        raise InputError(
+            f"{empty.size} of {len(inputs)} texts are padding only (first: text {empty[0]}): "
+            "they have no token to perturb; leave them out of the reference"
+        )
+    _warn_if_underdetermined(segments.max(axis=1) + 1, num_samples)
     masks, offsets = draw_masks(segments.max(axis=1) + 1, num_samples, seed)
     options = {
         "num_samples": int(num_samples),
@@ -199,15 +269,21 @@ def audio_reference(
         A `Reference` with domain "audio", segments (N, S) and masks (L, N * K).
 
     Raises:
-        InputError: waveforms are not float (N, C, S), K is out of range, or num_samples < 2.
+        InputError: waveforms are empty, not float (N, C, S) or hold NaN/Inf; K is out of range;
+            num_samples is not an integer >= 2 or seed not an integer in 0..2**32-1.
+
+    Warns:
+        ZestWarning: K >= L (underdetermined surrogates).
     """
     w = _as_tensor(waveforms, "waveforms")
     if w.ndim != 3 or not w.is_floating_point():
         raise InputError(f"waveforms must be float (N, C, S), got {tuple(w.shape)} {w.dtype}")
     n, length = w.shape[0], w.shape[2]
-    if not 1 <= int(num_segments) <= length:
+    num_segments = check_count(num_segments, "num_segments", 1)
+    if num_segments > length:
         raise InputError(f"num_segments must be in 1..{length}, got {num_segments}")
-    _check_samples(num_samples)
+    num_samples, seed = _check_samples(num_samples), _check_seed(seed)
+    _warn_if_underdetermined([num_segments] * n, num_samples)
     windows = (np.arange(length) * int(num_segments) // length).astype(np.int32)  # (S,)
     segments = np.broadcast_to(windows, (n, length)).copy()  # (N, S)
     masks, offsets = draw_masks([int(num_segments)] * n, num_samples, seed)

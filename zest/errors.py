@@ -19,3 +19,8 @@ class ReferenceMismatchError(ZestError):
 
 class SettingsMismatchError(ZestError):
     """Two signatures share a reference but were fitted with different solvers or outputs."""
+
+
+class ZestWarning(UserWarning):
+    """A result `zest` can compute but that is weak (underdetermined surrogates, few independent
+    pairs, inputs that look unnormalized). Shown once per call site by Python's default filter."""

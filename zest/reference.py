@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, ZestError
+from .storage import load_npz, save_npz
 
 _FORMAT = "zest-reference-1"
 _ARRAYS = ("inputs", "baseline", "segments", "masks", "offsets")
@@ -58,7 +59,7 @@ def draw_masks(
     return masks, offsets
 
 
-def _digest(name: str, array: np.ndarray, h: Any) -> None:
+def digest_array(name: str, array: np.ndarray, h: Any) -> None:
     array = np.ascontiguousarray(array)
     canonical = array.astype(array.dtype.newbyteorder("<"), copy=False)
     h.update(f"{name}|{canonical.dtype.str}|{array.shape}|".encode())
@@ -96,6 +97,11 @@ class Reference:
         self.offsets = np.array(self.offsets, dtype=np.int64)
         for name in _ARRAYS:
             getattr(self, name).flags.writeable = False
+        if self.inputs.ndim < 2 or len(self.inputs) == 0:
+            raise InputError(
+                f"a reference needs at least one point: inputs (N >= 1, ...), got shape "
+                f"{self.inputs.shape}"
+            )
         n, x_shape, s_shape = len(self.inputs), self.inputs.shape[1:], self.segments.shape[1:]
         if self.baseline.shape != self.inputs.shape:
             raise InputError(f"baseline {self.baseline.shape} != inputs {self.inputs.shape}")
@@ -109,6 +115,13 @@ class Reference:
             or np.any(np.diff(self.offsets) < 0)
         ):
             raise InputError(f"offsets must be (N + 1,) = ({n + 1},), non-decreasing from 0")
+        empty = np.flatnonzero(np.diff(self.offsets) == 0)
+        if empty.size:
+            raise InputError(
+                f"{empty.size} reference point(s) have no features (first: point {empty[0]}), "
+                "e.g. a text of padding only: their surrogates would be empty and compare as "
+                "equal for any two models; leave such points out"
+            )
         if self.masks.ndim != 2 or self.masks.shape[1] != self.offsets[-1]:
             raise InputError(f"masks {self.masks.shape} must be (L, {self.offsets[-1]})")
         if self.masks.size and self.masks.max() > 1:
@@ -142,7 +155,7 @@ class Reference:
         if "id" not in self._cache:
             h = hashlib.sha256(f"{_FORMAT}|{self.domain}|".encode())
             for name in _ARRAYS:
-                _digest(name, getattr(self, name), h)
+                digest_array(name, getattr(self, name), h)
             h.update(json.dumps(self.options, sort_keys=True).encode())
             self._cache["id"] = h.hexdigest()[:16]
         return self._cache["id"]
@@ -162,15 +175,19 @@ class Reference:
         return self._cache[key]
 
     def save(self, path: str | Path) -> None:
-        """Write the reference to one compressed `.npz` file.
+        """Write the reference to one compressed `.npz` file, atomically.
 
         Args:
-            path: Destination, used as given (no suffix is added).
+            path: Destination, used as given (no suffix is added); its folder must exist. A failed
+                write leaves a previous file at `path` as it was.
+
+        Raises:
+            ZestError: the destination's folder does not exist.
+            OSError: the write failed (e.g. the disk is full).
         """
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         meta = {"format": _FORMAT, "domain": self.domain, "options": self.options, "id": self.id}
-        with open(path, "wb") as f:
-            np.savez_compressed(f, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+        save_npz(path, meta, arrays, compressed=True)
 
     @classmethod
     def load(cls, path: str | Path) -> Reference:
@@ -183,16 +200,25 @@ class Reference:
             The reference, with the same id as when it was saved.
 
         Raises:
-            ZestError: The file is not a zest reference or its content does not match its id.
+            ZestError: The file is missing, damaged, not a zest reference, or its content does
+                not match its id.
         """
-        with np.load(path, allow_pickle=False) as data:
-            if "meta" not in data:
-                raise ZestError(f"{path} is not a zest reference file (no 'meta' entry)")
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format") != _FORMAT:
-                raise ZestError(f"{path}: unknown format {meta.get('format')!r}")
-            arrays = {name: data[name] for name in _ARRAYS}
-        reference = cls(domain=meta["domain"], options=meta["options"], **arrays)
+        meta, arrays = load_npz(path, "reference", _ARRAYS)
+        if meta.get("format") != _FORMAT:
+            raise ZestError(
+                f"{path}: unknown format {meta.get('format')!r} (not a zest reference)"
+            )
+        missing = [n for n in _ARRAYS if n not in arrays]
+        missing += [k for k in ("domain", "options", "id") if k not in meta]
+        if missing:
+            raise ZestError(f"{path} is a damaged zest reference: it lacks {missing}")
+        try:
+            reference = cls(domain=meta["domain"], options=meta["options"], **arrays)
+        except ZestError as exc:
+            raise ZestError(f"{path} is a damaged zest reference: {exc}") from None
         if reference.id != meta["id"]:
-            raise ZestError(f"{path}: content id {reference.id} != stored id {meta['id']}")
+            raise ZestError(
+                f"{path}: content id {reference.id} != stored id {meta['id']} (the file was "
+                "changed after it was written); build the reference again"
+            )
         return reference

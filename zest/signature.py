@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 from collections.abc import Callable
@@ -12,13 +13,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .domains import check_count
 from .errors import PredictionError, ZestError
 from .perturb import Perturber
-from .reference import Reference
+from .reference import Reference, digest_array
 from .solvers import operators, resolve_solver
+from .storage import load_npz, save_npz
 
 OUTPUTS = ("logits", "probabilities")
-_FORMAT = "zest-signature-1"
+_FORMAT = "zest-signature-2"  # with a content id
+_FORMAT_WITHOUT_ID = "zest-signature-1"
 
 
 @dataclass(eq=False)
@@ -39,6 +43,25 @@ class Signature:
     intercepts: np.ndarray | None = None
     settings: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.weights = np.asarray(self.weights, dtype=np.float64)
+        self.offsets = np.asarray(self.offsets, dtype=np.int64)
+        if self.intercepts is not None:
+            self.intercepts = np.asarray(self.intercepts, dtype=np.float64)
+        w, o = self.weights, self.offsets
+        if w.ndim != 2 or o.ndim != 1 or len(o) < 2 or o[0] != 0 or np.any(np.diff(o) < 0):
+            raise ZestError(
+                f"a signature needs weights (sum K_i, C) and offsets (N + 1,) non-decreasing "
+                f"from 0, got {w.shape} and {o.shape}"
+            )
+        if o[-1] != len(w):
+            raise ZestError(f"offsets end at {o[-1]} but the weights have {len(w)} rows")
+        if self.intercepts is not None and self.intercepts.shape != (len(o) - 1, w.shape[1]):
+            raise ZestError(
+                f"intercepts must be (N, C) = ({len(o) - 1}, {w.shape[1]}), "
+                f"got {self.intercepts.shape}"
+            )
+
     @property
     def num_points(self) -> int:
         """N, the number of reference points."""
@@ -49,50 +72,81 @@ class Signature:
         """C, the number of model outputs."""
         return self.weights.shape[1]
 
+    @property
+    def id(self) -> str:
+        """Content id: the first 16 hex digits of a sha256 over arrays, reference id, settings."""
+        h = hashlib.sha256(f"{_FORMAT}|{self.reference_id}|".encode())
+        h.update(json.dumps(self.settings, sort_keys=True).encode())
+        for name, array in (("weights", self.weights), ("offsets", self.offsets)):
+            digest_array(name, array, h)
+        if self.intercepts is not None:
+            digest_array("intercepts", self.intercepts, h)
+        return h.hexdigest()[:16]
+
     def point_weights(self, i: int) -> np.ndarray:
         """W_i, the surrogate weights of point i: (K_i, C)."""
         return self.weights[self.offsets[i] : self.offsets[i + 1]]
 
     def save(self, path: str | Path) -> None:
-        """Write the signature to one `.npz` file.
+        """Write the signature to one `.npz` file, atomically, with its content id.
 
         Args:
-            path: Destination, used as given (no suffix is added).
+            path: Destination, used as given (no suffix is added); its folder must exist. A failed
+                write leaves a previous file at `path` as it was.
+
+        Raises:
+            ZestError: the destination's folder does not exist.
+            OSError: the write failed (e.g. the disk is full).
         """
         meta = {"format": _FORMAT, "reference_id": self.reference_id, "settings": self.settings}
+        meta["id"] = self.id
         arrays = {"weights": self.weights, "offsets": self.offsets}
         if self.intercepts is not None:
             arrays["intercepts"] = self.intercepts
-        with open(path, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+        save_npz(path, meta, arrays, compressed=False)
 
     @classmethod
     def load(cls, path: str | Path) -> Signature:
-        """Read a signature written by `save`.
+        """Read a signature written by `save`, checking its content id.
 
         Args:
-            path: A file written by `Signature.save`.
+            path: A file written by `Signature.save` (files of the first format, which carry no
+                id, are read without that check).
 
         Returns:
             The signature.
 
         Raises:
-            ZestError: The file is not a zest signature.
+            ZestError: The file is missing, damaged, not a zest signature, or its content does
+                not match its id.
         """
-        with np.load(path, allow_pickle=False) as data:
-            if "meta" not in data:
-                raise ZestError(f"{path} is not a zest signature file (no 'meta' entry)")
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format") != _FORMAT:
-                raise ZestError(f"{path}: unknown format {meta.get('format')!r}")
-            intercepts = data["intercepts"] if "intercepts" in data else None
-            return cls(
-                data["weights"],
-                data["offsets"],
+        meta, arrays = load_npz(path, "signature", ("weights", "offsets", "intercepts"))
+        if meta.get("format") not in (_FORMAT, _FORMAT_WITHOUT_ID):
+            raise ZestError(
+                f"{path}: unknown format {meta.get('format')!r} (not a zest signature)"
+            )
+        missing = [n for n in ("weights", "offsets") if n not in arrays]
+        missing += [k for k in ("reference_id", "settings") if k not in meta]
+        if meta["format"] == _FORMAT and "id" not in meta:
+            missing.append("id")
+        if missing:
+            raise ZestError(f"{path} is a damaged zest signature: it lacks {missing}")
+        try:
+            signature = cls(
+                arrays["weights"],
+                arrays["offsets"],
                 meta["reference_id"],
-                intercepts,
+                arrays.get("intercepts"),
                 meta["settings"],
             )
+        except ZestError as exc:
+            raise ZestError(f"{path} is a damaged zest signature: {exc}") from None
+        if meta["format"] == _FORMAT and signature.id != meta["id"]:
+            raise ZestError(
+                f"{path}: content id {signature.id} != stored id {meta['id']} (the file was "
+                "changed after it was written); compute the signature again"
+            )
+        return signature
 
 
 def _placement(predict, device, dtype) -> tuple[torch.device, torch.dtype | None]:
@@ -176,12 +230,14 @@ def compute_signature(
     Raises:
         PredictionError: predict returns something other than a floating (B, C) tensor/array with
             the same C on every batch, or NaN/Inf scores.
-        ZestError: unknown solver or output.
+        ZestError: unknown solver or output, or batch_size not a positive integer.
     """
     if output not in OUTPUTS:
         raise ZestError(f"output must be one of {OUTPUTS}, got {output!r}")
     if reference.num_points == 0:
         raise ZestError("the reference set is empty")
+    if batch_size is not None:
+        batch_size = check_count(batch_size, "batch_size", 1)
     solver = resolve_solver(solver)
     device, dtype = _placement(predict, device, dtype)
     batch_size = batch_size or (256 if device.type == "cpu" else 2048)

@@ -15,14 +15,18 @@ all on one reference set, a `Verdict` reports:
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .distance import Metric, check_comparable, relative_distance, weights_distance
-from .errors import ZestError
+from .errors import ZestError, ZestWarning
 from .signature import Signature
+
+MIN_INDEPENDENT_PAIRS = 5  # paper appendix C: several (>= 5) independently trained pairs
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def verdict(
         independent_pairs: Pairs of signatures of unrelated models (paper: >= 5 pairs).
         metric: Metric of `zest.distance`.
         align: Alignment of `zest.distance`.
-        n_bootstrap: Bootstrap replicates (0 gives a degenerate interval at the estimate).
+        n_bootstrap: Bootstrap replicates, >= 1.
         confidence: Coverage of the percentile intervals, in (0, 1).
         seed: Seed of the bootstrap's resampling.
 
@@ -104,14 +108,33 @@ def verdict(
         A `Verdict`.
 
     Raises:
-        ZestError: no independent pairs, or confidence outside (0, 1).
+        ZestError: no independent pairs, n_bootstrap not an integer >= 1, or confidence outside
+            (0, 1).
         ReferenceMismatchError: the signatures do not all share one reference.
         SettingsMismatchError: the signatures were not all fitted with the same settings.
+
+    Warns:
+        ZestWarning: fewer than 5 independent pairs (says the smallest reachable p-value).
     """
     if not independent_pairs:
         raise ZestError("verdict needs at least one independent pair")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, numbers.Integral):
+        raise ZestError(f"n_bootstrap must be an integer >= 1, got {n_bootstrap!r}")
+    if n_bootstrap < 1:
+        raise ZestError(
+            f"n_bootstrap must be >= 1 (replicates of the interval), got {n_bootstrap}"
+        )
     if not 0.0 < confidence < 1.0:
         raise ZestError(f"confidence must lie in (0, 1), got {confidence}")
+    n = len(independent_pairs)
+    if n < MIN_INDEPENDENT_PAIRS:
+        warnings.warn(
+            f"only {n} independent pair(s) (the paper uses >= {MIN_INDEPENDENT_PAIRS}): the "
+            f"smallest p-value this verdict can reach is 1/(1 + {n}) = {1 / (1 + n):.3g}, and the "
+            "relative distance rests on a mean of that few distances",
+            ZestWarning,
+            stacklevel=2,
+        )
     pairs = [(sig_a, sig_b), *independent_pairs]
     for x, y in pairs:
         check_comparable(sig_a, x)
@@ -130,14 +153,12 @@ def verdict(
     d, independent = float(full[0]), full[1:]
     rel = relative_distance(d, independent)
     generator = np.random.default_rng(seed)
-    boot_d, boot_rel = [d], [rel]
-    if n_bootstrap > 0:
-        boot_d, boot_rel = [], []
-        for _ in range(n_bootstrap):
-            points = generator.integers(0, sig_a.num_points, sig_a.num_points)
-            sample = distances(point_rows(sig_a.offsets, points))
-            boot_d.append(sample[0])
-            boot_rel.append(sample[0] / sample[1:].mean())
+    boot_d, boot_rel = [], []
+    for _ in range(n_bootstrap):
+        points = generator.integers(0, sig_a.num_points, sig_a.num_points)
+        sample = distances(point_rows(sig_a.offsets, points))
+        boot_d.append(sample[0])
+        boot_rel.append(sample[0] / sample[1:].mean())
     tails = 100 * np.array([(1 - confidence) / 2, (1 + confidence) / 2])
     return Verdict(
         distance=d,
