@@ -15,14 +15,23 @@ from __future__ import annotations
 
 import logging
 
-import hydra
 import pandas as pd
 import torch
 from omegaconf import DictConfig
 
 from experiments import config  # noqa: F401  (registers zest_schema)
+from experiments.checks import (
+    check_settings,
+    check_tasks,
+    dataset_task,
+    input_file,
+    model_task,
+    output_file,
+)
 from experiments.common import batched_scores, load_data, load_model, model_inputs, write_tsv
 from experiments.studies import boundary_agreement
+from training.app import hydra_app
+from training.errors import SettingsError
 from training.runtime import pick_device, set_threads
 
 log = logging.getLogger(__name__)
@@ -34,10 +43,14 @@ def _scores(path: str, inputs: torch.Tensor, device) -> torch.Tensor:
 
 def run(cfg: DictConfig) -> pd.DataFrame:
     b = cfg.boundary
-    if not b.victim or not b.suspects or not cfg.out:
-        raise ValueError(
-            "set boundary.victim=<checkpoint>, boundary.suspects=[...] and out=<path>.tsv"
-        )
+    check_settings(cfg)
+    if not b.suspects:
+        raise SettingsError("set boundary.suspects=[<checkpoint>,...]")
+    paths = [input_file(b.victim, "boundary.victim")]
+    paths += [input_file(p, "boundary.suspects") for p in b.suspects]
+    out = output_file(cfg.out, "out")
+    dataset = dataset_task(cfg.dataset.name)
+    check_tasks(dataset, {f"{p}": model_task(p) for p in paths})
     set_threads(cfg.threads)
     device = pick_device(cfg.device)
     bundle = load_data(cfg)
@@ -55,13 +68,11 @@ def run(cfg: DictConfig) -> pd.DataFrame:
             100 * overall,
         )
     table = pd.DataFrame(rows)
-    write_tsv(table, cfg.out)
+    write_tsv(table, out)
     return table
 
 
-@hydra.main(config_path="../conf", config_name="zest", version_base=None)
-def main(cfg: DictConfig) -> None:
-    run(cfg)
+main = hydra_app(run, "zest")
 
 
 if __name__ == "__main__":

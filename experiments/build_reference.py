@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 
-import hydra
 import numpy as np
 from omegaconf import DictConfig
 
 from experiments import config  # noqa: F401  (registers zest_schema)
+from experiments.checks import check_settings, output_file
 from experiments.common import load_data, make_reference
+from training.app import hydra_app
 from training.runtime import set_threads
 
 log = logging.getLogger(__name__)
@@ -21,11 +22,12 @@ log = logging.getLogger(__name__)
 
 def build_reference(cfg: DictConfig):
     """Load the data, build the reference of `cfg.reference`, save it to `cfg.out`."""
-    if not cfg.out:
-        raise ValueError("set out=<path>.npz")
+    check_settings(cfg)
+    out = output_file(cfg.out, "out")
     set_threads(cfg.threads)
     reference = make_reference(load_data(cfg), cfg)
-    reference.save(cfg.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    reference.save(out)
     k = reference.num_features
     log.info(
         "%s: N=%d points, L=%d samples, features per point min %d / median %d / max %d, id %s",
@@ -40,9 +42,7 @@ def build_reference(cfg: DictConfig):
     return reference
 
 
-@hydra.main(config_path="../conf", config_name="zest", version_base=None)
-def main(cfg: DictConfig) -> None:
-    build_reference(cfg)
+main = hydra_app(build_reference, "zest")
 
 
 if __name__ == "__main__":

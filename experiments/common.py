@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ import zest
 from training.augment import normalize_images
 from training.checkpoint import atomic_write_bytes, load_model
 from training.data import DataBundle, load_dataset
+from training.errors import SettingsError
 
 
 def load_data(cfg: DictConfig) -> DataBundle:
@@ -42,9 +44,9 @@ def point_indices(num_train: int, points: str, count: int, seed: int) -> torch.T
     as in image-folder and word-folder layouts); a larger `count` extends a smaller one.
     """
     if points not in POINTS:
-        raise ValueError(f"unknown reference.points {points!r}: one of {', '.join(POINTS)}")
+        raise SettingsError(f"unknown reference.points {points!r}: one of {', '.join(POINTS)}")
     if count > num_train:
-        raise ValueError(f"asked for {count} points but the train split has {num_train}")
+        raise SettingsError(f"asked for {count} points but the train split has {num_train}")
     if points == "train_first":
         return torch.arange(count)
     return torch.from_numpy(np.random.default_rng(seed).permutation(num_train)[:count])
@@ -57,7 +59,8 @@ def reference_points(bundle: DataBundle, cfg: DictConfig, count: int) -> torch.T
     return model_inputs(bundle, bundle.train.inputs[idx])
 
 
-def _segmenter(options: DictConfig):
+def segmenter(options: DictConfig):
+    """The segmenter named by `reference.image` (zest.Quickshift, Slic or Grid)."""
     name = options.segmenter
     if name == "quickshift":
         return zest.Quickshift(options.kernel_size, options.max_dist, options.ratio)
@@ -69,11 +72,20 @@ def _segmenter(options: DictConfig):
         return zest.Slic(n_segments=options.slic_segments)
     if name == "grid":
         return zest.Grid(cells=(options.grid_cells, options.grid_cells))
-    raise ValueError(f"unknown segmenter {name!r}: quickshift, quickshift_scaled, slic or grid")
+    raise SettingsError(f"unknown segmenter {name!r}: quickshift, quickshift_scaled, slic or grid")
 
 
 def make_reference(bundle: DataBundle, cfg: DictConfig) -> zest.Reference:
-    """Build the reference set of `cfg.reference` for the bundle's domain (Algorithm 1, 1-4)."""
+    """Build the reference set of `cfg.reference` for the bundle's domain (Algorithm 1, 1-4).
+
+    The dataset's name joins the reference's options (and so its id), so that the apps can refuse
+    models of another dataset (experiments.checks).
+    """
+    reference = _build_reference(bundle, cfg)
+    return dataclasses.replace(reference, options={**reference.options, "dataset": bundle.name})
+
+
+def _build_reference(bundle: DataBundle, cfg: DictConfig) -> zest.Reference:
     r = cfg.reference
     x = reference_points(bundle, cfg, r.num_points)
     common = dict(num_samples=r.num_samples, seed=r.seed)
@@ -82,7 +94,7 @@ def make_reference(bundle: DataBundle, cfg: DictConfig) -> zest.Reference:
             x,
             mean=bundle.info["mean"],
             std=bundle.info["std"],
-            segmenter=_segmenter(r.image),
+            segmenter=segmenter(r.image),
             fill=r.image.fill,
             **common,
         )
@@ -145,11 +157,11 @@ def checkpoints(model_dir: str | Path, epochs=None) -> dict[int, Path]:
         if match:
             found[int(match.group(1))] = path
     if not found:
-        raise FileNotFoundError(f"no epoch*.safetensors checkpoints in {model_dir}")
+        raise SettingsError(f"no epoch*.safetensors checkpoints in {model_dir}")
     if epochs is not None:
         missing = sorted(set(epochs) - set(found))
         if missing:
-            raise FileNotFoundError(f"{model_dir} has no checkpoint of epochs {missing}")
+            raise SettingsError(f"{model_dir} has no checkpoint of epochs {missing}")
         found = {e: found[e] for e in epochs}
     return dict(sorted(found.items()))
 

@@ -14,7 +14,6 @@ import functools
 import logging
 from pathlib import Path
 
-import hydra
 import numpy as np
 from omegaconf import DictConfig
 
@@ -23,9 +22,13 @@ from experiments import (
     config,  # noqa: F401  (registers zest_schema)
     studies,
 )
+from experiments.checks import check_settings, input_dir, output_file
 from experiments.common import write_tsv
+from training.app import hydra_app
+from training.errors import SettingsError
 
 log = logging.getLogger(__name__)
+STUDIES = ("epochs", "refsize", "agreement", "extraction", "unlearning")
 
 
 def _signature_loader(cfg: DictConfig):
@@ -60,7 +63,10 @@ def _prediction_loader(cfg: DictConfig):
 
     @functools.cache
     def run(seed: int) -> dict[int, np.ndarray]:
-        with np.load(root / f"seed{seed}.npz") as data:
+        path = root / f"seed{seed}.npz"
+        if not path.is_file():
+            raise SettingsError(f"no predictions at {path}: run experiments.predict_labels first")
+        with np.load(path) as data:
             return dict(zip(data["epochs"].tolist(), data["labels"], strict=True))
 
     return lambda seed, epoch: run(seed)[epoch]
@@ -68,9 +74,18 @@ def _prediction_loader(cfg: DictConfig):
 
 def compute_distances(cfg: DictConfig):
     """Run the study `cfg.study.name` and write its table to `cfg.out` (TSV)."""
-    if not cfg.inputs_root or not cfg.arch or not cfg.out:
-        raise ValueError("set inputs_root=<pipeline root>, arch=<architecture> and out=<path>.tsv")
+    check_settings(cfg)
+    input_dir(cfg.inputs_root, "inputs_root")
+    if not cfg.arch:
+        raise SettingsError("set arch=<architecture> (the folder under signatures/<dataset>/)")
+    output_file(cfg.out, "out")
+    if cfg.verdicts_out:
+        output_file(cfg.verdicts_out, "verdicts_out")
     s, d = cfg.study, cfg.distance
+    if s.name not in STUDIES:
+        raise SettingsError(f"unknown study {s.name!r}: {', '.join(STUDIES)}")
+    if len(set(s.seeds)) != len(s.seeds) or len(s.seeds) < 2:
+        raise SettingsError(f"study.seeds must be >= 2 distinct seeds, got {list(s.seeds)}")
     align = None if d.align == "none" else d.align
     common = dict(dataset=cfg.dataset.name, seeds=list(s.seeds), final_epoch=s.final_epoch)
     standard = functools.partial(_signature_loader(cfg), "standard")
@@ -100,7 +115,7 @@ def compute_distances(cfg: DictConfig):
             num_points=list(s.num_points),
             **common,
         )
-    elif s.name in ("extraction", "unlearning"):
+    else:  # extraction, unlearning
         load, suspects = _signature_loader(cfg), _suspects(cfg)
         table = studies.suspects_study(
             load,
@@ -124,18 +139,12 @@ def compute_distances(cfg: DictConfig):
                 ),
                 cfg.verdicts_out,
             )
-    else:
-        raise ValueError(
-            f"unknown study {s.name!r}: epochs, refsize, agreement, extraction or unlearning"
-        )
     write_tsv(table, cfg.out)
     log.info("%s: %d rows", cfg.out, len(table))
     return table
 
 
-@hydra.main(config_path="../conf", config_name="zest", version_base=None)
-def main(cfg: DictConfig) -> None:
-    compute_distances(cfg)
+main = hydra_app(compute_distances, "zest")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,22 @@ import logging
 import time
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 from tqdm import tqdm
 
 import zest
 from experiments import config  # noqa: F401  (registers zest_schema)
+from experiments.checks import (
+    check_settings,
+    check_tasks,
+    input_dir,
+    input_file,
+    model_task,
+    reference_task,
+)
 from experiments.common import checkpoint_signature, checkpoints
+from training.app import hydra_app
+from training.errors import SettingsError
 from training.runtime import pick_device, set_threads
 
 log = logging.getLogger(__name__)
@@ -27,18 +36,19 @@ log = logging.getLogger(__name__)
 
 def compute_signatures(cfg: DictConfig) -> list[Path]:
     """One signature per checkpoint of `cfg.model_dir`, saved under `cfg.signature_dir`."""
-    for key in ("reference_path", "model_dir", "signature_dir"):
-        if not cfg[key]:
-            raise ValueError(f"set {key}=<path>")
+    check_settings(cfg)
+    reference = zest.Reference.load(input_file(cfg.reference_path, "reference_path"))
+    found = checkpoints(input_dir(cfg.model_dir, "model_dir"), cfg.epochs)
+    if not cfg.signature_dir:
+        raise SettingsError("set signature_dir=<folder>")
+    ref_task = reference_task(reference)
+    check_tasks(ref_task, {f"{path}": model_task(path) for path in found.values()})
     set_threads(cfg.threads)
     device = pick_device(cfg.device)
-    reference = zest.Reference.load(cfg.reference_path)
     out_dir = Path(cfg.signature_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for epoch, path in tqdm(
-        checkpoints(cfg.model_dir, cfg.epochs).items(), desc="signatures", unit="ckpt"
-    ):
+    for epoch, path in tqdm(found.items(), desc="signatures", unit="ckpt"):
         start = time.perf_counter()
         signature = checkpoint_signature(path, reference, cfg, device)
         target = out_dir / f"epoch{epoch}.npz"
@@ -48,9 +58,7 @@ def compute_signatures(cfg: DictConfig) -> list[Path]:
     return written
 
 
-@hydra.main(config_path="../conf", config_name="zest", version_base=None)
-def main(cfg: DictConfig) -> None:
-    compute_signatures(cfg)
+main = hydra_app(compute_signatures, "zest")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ class CompareConfig:
     independent: list[str] = field(default_factory=list)  # checkpoints trained independently of a
     metric: str = "cosine"
     n_bootstrap: int = 1000
+    across_label_spaces: bool = False  # allow other datasets / class counts (class alignment)
 
 
 @dataclass

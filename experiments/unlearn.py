@@ -15,15 +15,16 @@ repair, of the model before repair (`before_repair`). The forget-set accuracy of
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
 import training.unlearning  # noqa: F401  (registers unlearn_schema)
+from experiments.checks import input_dir, output_file
 from experiments.common import load_data
+from training.app import hydra_app
 from training.checkpoint import atomic_write_json, save_model
+from training.errors import SettingsError
 from training.rundir import METRICS
 from training.runtime import pick_device, set_threads
 from training.unlearning import accuracies, amnesiac_unlearn, repair
@@ -33,16 +34,22 @@ log = logging.getLogger(__name__)
 
 def unlearn(cfg: DictConfig) -> dict[str, Any]:
     """Make, evaluate and save the amnesiac-unlearned model of `cfg.model_dir`; return the record."""
-    out = Path(cfg.out)
-    if out.parent.resolve() == Path(cfg.model_dir).resolve():
-        raise ValueError(f"out must not be in model_dir ({cfg.model_dir}): its metrics.json")
+    model_dir, out = input_dir(cfg.model_dir, "model_dir"), output_file(cfg.out, "out")
+    if out.parent.resolve() == model_dir.resolve():
+        raise SettingsError(f"out must not be in model_dir ({cfg.model_dir}): its metrics.json")
+    for name in ("repair_epochs", "retained_points", "eval_batch_size"):
+        if isinstance(cfg[name], bool) or cfg[name] < (0 if name == "repair_epochs" else 1):
+            raise SettingsError(f"{name} must be >= {int(name != 'repair_epochs')}")
     set_threads(cfg.threads)
     device = pick_device(cfg.device)
-    bundle = load_data(cfg)
-    model, original, meta, info = amnesiac_unlearn(cfg.model_dir, cfg.window, device)
+    model, original, meta, info = amnesiac_unlearn(model_dir, cfg.window, device)
     run = info.pop("record")
-    if meta.get("dataset") != bundle.name:
-        raise ValueError(f"{cfg.model_dir} is a model of {meta.get('dataset')}, not {bundle.name}")
+    if meta.get("dataset") != cfg.dataset.name:
+        raise SettingsError(
+            f"{cfg.model_dir} is a model of {meta.get('dataset')}, not {cfg.dataset.name}: "
+            f"set dataset={meta.get('dataset')}"
+        )
+    bundle = load_data(cfg)
     n = info["forget_points"]
 
     def measure(m) -> dict[str, float]:
@@ -71,9 +78,7 @@ def unlearn(cfg: DictConfig) -> dict[str, Any]:
     return record
 
 
-@hydra.main(config_path="../conf", config_name="unlearn", version_base=None)
-def main(cfg: DictConfig) -> None:
-    unlearn(cfg)
+main = hydra_app(unlearn, "unlearn")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
 from training.checkpoint import CheckpointError, atomic_write_bytes
+from training.errors import SettingsError
 
 __all__ = ["AMNESIAC", "AmnesiacRecorder", "read_amnesiac", "subtract_updates", "window_updates"]
 
@@ -187,12 +188,12 @@ def window_updates(
         k = int(window[5:])
         epochs, groups = list(range(max(1, last - k + 1), last + 1)), []
         if epochs and epochs[0] <= meta["before_through"]:
-            raise ValueError(
+            raise SettingsError(
                 f"window {window} needs epoch {epochs[0]}, but epochs up to "
                 f"{meta['before_through']} were folded into one sum (unlearning.keep_last)"
             )
     else:
-        raise ValueError(f"window must be 'all' or 'last:K' with K >= 1, got {window!r}")
+        raise SettingsError(f"window must be 'all' or 'last:K' with K >= 1, got {window!r}")
     groups += [f"epoch{e}." for e in epochs if e > meta["before_through"]]
     total: dict[str, torch.Tensor] = {}
     for prefix in groups:  # ascending epochs: a fixed summation order

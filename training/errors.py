@@ -7,7 +7,7 @@ and exits with status 2, without a traceback (`training.app`); `HYDRA_FULL_ERROR
 
 from __future__ import annotations
 
-__all__ = ["SettingsError", "UserError"]
+__all__ = ["OptionError", "SettingsError", "UserError"]
 
 
 class UserError(Exception):
@@ -16,3 +16,7 @@ class UserError(Exception):
 
 class SettingsError(UserError, ValueError):
     """A setting (a Hydra override, a plan entry, a path given on the command line) is invalid."""
+
+
+class OptionError(SettingsError, TypeError):
+    """An option that the component it is passed to does not take (a model, a dataset loader)."""

@@ -31,6 +31,7 @@ from training.augment import normalize_images
 from training.checkpoint import load_model
 from training.config import ExtractionMode
 from training.data import DataBundle
+from training.errors import SettingsError
 
 __all__ = ["VictimAnswers", "extraction_loss", "query_victim"]
 
@@ -69,7 +70,7 @@ def query_victim(
     """
     victim, meta = load_model(path, device)
     if meta.get("dataset") not in (None, bundle.name) or meta["num_classes"] != bundle.num_classes:
-        raise ValueError(
+        raise SettingsError(
             f"victim {path} is a {meta['num_classes']}-class model of {meta.get('dataset')}, "
             f"not of {bundle.name} ({bundle.num_classes} classes)"
         )

@@ -25,10 +25,12 @@ from torch import nn
 from tqdm import tqdm
 
 from training.amnesiac import AmnesiacRecorder
+from training.app import record_run
 from training.augment import augment_images, normalize_images
 from training.checkpoint import save_model
 from training.config import OptimizerName, SchedulerName, TrainConfig, TrainerConfig
-from training.data import DataBundle, Split, load_dataset
+from training.data import DATASET_DOMAINS, DataBundle, Split, load_dataset
+from training.errors import SettingsError
 from training.models import DOMAINS, build_model, check_model_options
 from training.rundir import RunExistsError, RunFolder, checkpoint_epochs, jsonable
 from training.runtime import (
@@ -53,7 +55,7 @@ def as_train_config(cfg: TrainConfig | DictConfig | dict) -> TrainConfig:
         return cfg
     unknown = _unknown_keys(cfg, TrainConfig)
     if unknown:  # e.g. appended with Hydra's `+key=value`, which bypasses struct mode
-        raise ValueError(f"unknown config key(s) {', '.join(unknown)} (see training.config)")
+        raise SettingsError(f"unknown config key(s) {', '.join(unknown)} (see training.config)")
     merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), cfg)
     return OmegaConf.to_object(merged)  # type: ignore[return-value]
 
@@ -83,14 +85,17 @@ def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
     cfg = as_train_config(cfg)
     out_dir, epochs = Path(cfg.out_dir), cfg.trainer.epochs
     t = cfg.trainer
-    if cfg.seed < 0 or min(t.epochs, t.batch_size, t.eval_batch_size) < 1:
-        raise ValueError(
-            "need seed >= 0 and trainer.epochs, batch_size, eval_batch_size >= 1, got "
+    if not 0 <= cfg.seed < 2**63 or min(t.epochs, t.batch_size, t.eval_batch_size) < 1:
+        raise SettingsError(
+            "need 0 <= seed < 2**63 and trainer.epochs, batch_size, eval_batch_size >= 1, got "
             f"{cfg.seed}, {t.epochs}, {t.batch_size}, {t.eval_batch_size}"
         )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SettingsError(f"out_dir {out_dir} is a file, not a folder")
     save_epochs = checkpoint_epochs(cfg.save_epochs, epochs)
     check_model_options(cfg.model.arch, cfg.model.kwargs)
     check_variant(cfg)
+    _check_domain(cfg.model.arch, DATASET_DOMAINS.get(cfg.dataset.name))
     parts = {"dataset": cfg.dataset, "model": cfg.model, "trainer": cfg.trainer}
     identity = jsonable({k: dataclasses.asdict(v) for k, v in parts.items()} | {"seed": cfg.seed})
     identity |= jsonable(variant_identity(cfg))  # extraction / unlearning (training.variants)
@@ -135,6 +140,7 @@ def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
             entry |= recorder.end_epoch(epoch)
         folder.end_epoch(entry, model, optimizer, scheduler, meta)
 
+    record_run(log_file="train.log")  # the run starts: out_dir/.hydra/ (under the app)
     if resume is None:
         finish_epoch(0, time.perf_counter(), None, (None, None))  # epoch 0: the initialization
     else:
@@ -278,10 +284,14 @@ def _pick_device(cfg: TrainConfig) -> torch.device:
     return device
 
 
+def _check_domain(arch: str, domain: str | None) -> None:
+    if domain is not None and DOMAINS[arch] != domain:
+        raise SettingsError(f"model {arch} takes {DOMAINS[arch]} inputs, not {domain}")
+
+
 def _model_kwargs(cfg: TrainConfig, bundle: DataBundle) -> dict[str, Any]:
     """The model's kwargs, completed from the data (text: vocabulary size and pad index)."""
-    if DOMAINS[cfg.model.arch] != bundle.domain:
-        raise ValueError(f"{cfg.model.arch} takes {DOMAINS[cfg.model.arch]}, not {bundle.domain}")
+    _check_domain(cfg.model.arch, bundle.domain)
     kwargs = dict(cfg.model.kwargs)
     if bundle.domain == "text":
         kwargs.setdefault("vocab_size", len(bundle.info["vocab"]))

@@ -14,14 +14,15 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import hydra
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from training.app import hydra_app
 from training.checkpoint import atomic_write_json
 from training.config import DatasetConfig
 from training.data import load_dataset
 from training.data.generate import generate
+from training.errors import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ ConfigStore.instance().store(name="data_schema", node=DataConfig)
 def prepare_data(cfg: DictConfig) -> dict:
     """Make `cfg.dataset` available under `cfg.data_root` and return its summary."""
     if cfg.source not in ("download", "local", "generated"):
-        raise ValueError(f"source must be download, local or generated, got {cfg.source!r}")
+        raise SettingsError(f"source must be download, local or generated, got {cfg.source!r}")
     root = Path(cfg.data_root) / cfg.dataset.name
     if cfg.source == "generated":
         g = cfg.generate
@@ -78,9 +79,7 @@ def prepare_data(cfg: DictConfig) -> dict:
     return summary
 
 
-@hydra.main(config_path="../conf", config_name="data", version_base=None)
-def main(cfg: DictConfig) -> None:
-    prepare_data(cfg)
+main = hydra_app(prepare_data, "data")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from training.errors import SettingsError
+
 __all__ = ["describe_device", "epoch_generator", "package_versions", "git_commit", "pick_device"]
 __all__ += ["set_threads"]
 
@@ -24,7 +26,7 @@ def pick_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device={name} requested but CUDA is not available (use device=auto)")
+        raise SettingsError(f"device={name} requested but CUDA is not available (use device=auto)")
     return device
 
 
@@ -40,7 +42,7 @@ def set_threads(threads: int | None) -> int:
         env = os.environ.get("OMP_NUM_THREADS", "")
         threads = int(env) if env.isdigit() and int(env) > 0 else len(os.sched_getaffinity(0))
     if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
+        raise SettingsError(f"threads must be >= 1, got {threads}")
     torch.set_num_threads(threads)
     return threads
 

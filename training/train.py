@@ -19,18 +19,13 @@ import os
 # processes slow each other down several-fold. Must be set before torch starts; override by env.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import hydra  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
-
 import training.config  # noqa: E402,F401  (registers the schema `train_schema`)
+from training.app import hydra_app  # noqa: E402
 from training.loop import train  # noqa: E402
 
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
-
-
-@hydra.main(config_path=CONFIG_DIR, config_name="train", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    train(cfg)
+# out_dir/.hydra/ and out_dir/train.log are written when training starts (training.loop), so a
+# refused or failed run leaves out_dir as it was.
+main = hydra_app(train, "train", version_base="1.3", record="explicit")
 
 
 if __name__ == "__main__":

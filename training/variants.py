@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 
 from training.config import ExtractionMode, TrainConfig
 from training.data import DataBundle, Split
+from training.errors import SettingsError
 from training.extraction import extraction_loss, query_victim
 
 __all__ = [
@@ -59,17 +61,20 @@ def _unlearning_on(cfg: TrainConfig) -> bool:
 
 
 def check_variant(cfg: TrainConfig) -> None:
-    """Raise ValueError on contradictory or out-of-range settings (before any data is loaded)."""
+    """Raise SettingsError on contradictory or out-of-range settings (before any data is loaded)."""
     u = cfg.unlearning
     if _unlearning_on(cfg) and u.forget_points < 1:
-        raise ValueError(f"unlearning.forget_points must be >= 1, got {u.forget_points}")
+        raise SettingsError(f"unlearning.forget_points must be >= 1, got {u.forget_points}")
     if u.exclude_forget and u.record:
-        raise ValueError(
+        raise SettingsError(
             "unlearning.exclude_forget and unlearning.record exclude each other: a run without "
             "the forget set has no forget batches to record"
         )
     if u.keep_last is not None and u.keep_last < 1:
-        raise ValueError(f"unlearning.keep_last must be null or >= 1, got {u.keep_last}")
+        raise SettingsError(f"unlearning.keep_last must be null or >= 1, got {u.keep_last}")
+    victim = cfg.extraction.victim
+    if victim is not None and not Path(victim).is_file():
+        raise SettingsError(f"extraction.victim: no checkpoint at {victim}")
 
 
 def variant_identity(cfg: TrainConfig) -> dict[str, Any]:
@@ -96,7 +101,7 @@ def retained_split(bundle: DataBundle, n: int) -> Split:
 
 def _check_size(bundle: DataBundle, n: int) -> None:
     if not 1 <= n <= len(bundle.train):
-        raise ValueError(f"forget set of {n} points, but {bundle.name} has {len(bundle.train)}")
+        raise SettingsError(f"forget set of {n} points, but {bundle.name} has {len(bundle.train)}")
 
 
 def training_job(
@@ -119,7 +124,7 @@ def training_job(
         job.evals["forget_accuracy"] = forget_split(bundle, n)
         if cfg.unlearning.exclude_forget:
             if n >= len(bundle.train):
-                raise ValueError(f"excluding {n} points leaves no training data")
+                raise SettingsError(f"excluding {n} points leaves no training data")
             job.split, job.targets = retained_split(bundle, n), job.targets[n:]
         job.info |= {"forget_points": n, "train_points": len(job.split)}
     return job

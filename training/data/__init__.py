@@ -8,10 +8,18 @@ Loaders: `images` (cifar10, cifar100), `text` (ag_news), `audio` (speech_command
 small learnable datasets in the same formats: `python -m training.data.generate <name> <root>`.
 """
 
-from training.data.base import DATASETS, DataBundle, DataError, Split, load_dataset
+from training.data.base import (
+    DATASET_DOMAINS,
+    DATASETS,
+    DataBundle,
+    DataError,
+    Split,
+    load_dataset,
+)
 from training.data.vocab import Vocab, basic_english_tokenize, build_vocab_from_iterator
 
 __all__ = [
+    "DATASET_DOMAINS",
     "DATASETS",
     "DataBundle",
     "DataError",

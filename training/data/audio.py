@@ -46,6 +46,7 @@ from training.data.base import (
     run_download,
     sorted_subdirs,
 )
+from training.errors import OptionError, SettingsError
 
 __all__ = ["MAX_NUM_WAVS_PER_CLASS", "fix_length", "load_speech_commands", "resample", "which_set"]
 
@@ -96,9 +97,9 @@ def load_speech_commands(
             official list files are absent.
     """
     if validation not in ("drop", "train"):
-        raise ValueError(f"validation must be 'drop' or 'train', got {validation!r}")
+        raise SettingsError(f"validation must be 'drop' or 'train', got {validation!r}")
     if int(sample_rate) <= 0:
-        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        raise SettingsError(f"sample_rate must be positive, got {sample_rate}")
     data_dir = _find_data_dir(root, download)
     classes = _select_words(data_dir, words)
     files = [(path, label) for label, w in enumerate(classes) for path in _wavs(data_dir / w)]
@@ -173,7 +174,7 @@ def _select_words(data_dir: Path, words: Sequence[str] | None) -> list[str]:
     if words is None:
         return available
     if isinstance(words, str):
-        raise TypeError(f"words must be a list of word folder names, got the string {words!r}")
+        raise OptionError(f"words must be a list of word folder names, got the string {words!r}")
     missing = sorted(set(words) - set(available))
     if missing:
         raise DataError(f"no word folder(s) {missing} with WAV files in {data_dir}", data_dir)

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import torch
 from tqdm import tqdm
 
-from training.errors import UserError
+from training.errors import OptionError, SettingsError, UserError
 
 __all__ = ["DATASETS", "DataBundle", "DataError", "Split", "load_dataset"]
 
@@ -40,6 +40,10 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "speech_commands": ("training.data.audio", "load_speech_commands"),
 }
 DATASETS: tuple[str, ...] = tuple(_LOADERS)
+# The input domain of each dataset: what its models take (training.models.DOMAINS: per arch).
+DATASET_DOMAINS: dict[str, str] = {
+    "cifar10": "image", "cifar100": "image", "ag_news": "text", "speech_commands": "audio",
+}  # fmt: skip
 
 
 class DataError(UserError, RuntimeError):
@@ -126,13 +130,13 @@ def load_dataset(
         DataError: the data is missing (and download is off or failed) or garbled.
     """
     if name not in _LOADERS:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+        raise SettingsError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
     module, func = _LOADERS[name]
     loader: Callable[..., DataBundle] = getattr(importlib.import_module(module), func)
     allowed = [p for p in inspect.signature(loader).parameters if p not in ("root", "download")]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise TypeError(
+        raise OptionError(
             f"unknown option(s) {', '.join(unknown)} for dataset {name!r}; "
             f"valid options: {', '.join(allowed) or '(none)'}"
         )

@@ -42,6 +42,7 @@ from training.data.names import (
     CIFAR100_CLASSES,
     SPEECH_COMMANDS_WORDS,
 )
+from training.errors import SettingsError
 
 __all__ = ["DEFAULT_COUNTS", "generate", "generator_spec", "is_generated", "main"]
 
@@ -101,16 +102,16 @@ def generator_spec(
 ) -> dict:
     """The generator's arguments with defaults filled in and checked (raises ValueError)."""
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+        raise SettingsError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
     n_names = len(_ALL_CLASSES[name])
     n_classes = _DEFAULT_CLASSES[name] if n_classes is None else n_classes
     if not 1 <= n_classes <= n_names or (name == "ag_news" and n_classes != 4):
-        raise ValueError(f"n_classes for {name} must be in 1..{n_names} (ag_news: 4)")
+        raise SettingsError(f"n_classes for {name} must be in 1..{n_names} (ag_news: 4)")
     default_train, default_test = DEFAULT_COUNTS[name]
     n_train = default_train if n_train is None else n_train
     n_test = default_test if n_test is None else n_test
     if n_train < 1 or n_test < 1:
-        raise ValueError("n_train and n_test must be >= 1")
+        raise SettingsError("n_train and n_test must be >= 1")
     counts = {"seed": seed, "n_train": n_train, "n_test": n_test, "n_classes": n_classes}
     return {"name": name, **counts, "version": _VERSION}
 

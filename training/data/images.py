@@ -35,6 +35,7 @@ from training.data.base import (
     run_download,
     sorted_subdirs,
 )
+from training.errors import SettingsError
 
 __all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "CIFAR100_MEAN", "CIFAR100_STD"]
 __all__ += ["load_cifar10", "load_cifar100", "IMAGE_SUFFIXES"]
@@ -128,7 +129,7 @@ def _load_cifar(
 def _channel_triple(name: str, values: Sequence[float]) -> tuple[float, float, float]:
     triple = tuple(float(v) for v in values)
     if len(triple) != 3 or (name == "std" and min(triple) <= 0):
-        raise ValueError(f"{name} must be 3 per-channel values (std > 0), got {values!r}")
+        raise SettingsError(f"{name} must be 3 per-channel values (std > 0), got {values!r}")
     return triple  # type: ignore[return-value]
 
 

@@ -27,6 +27,7 @@ import torch
 from training.data.base import DataBundle, Split, download_file, garbled_error, missing_error
 from training.data.names import AG_NEWS_CLASSES
 from training.data.vocab import Vocab, basic_english_tokenize, build_vocab_from_iterator
+from training.errors import SettingsError
 
 __all__ = ["AG_NEWS_CLASSES", "AG_NEWS_FILES", "load_ag_news", "stratified_split"]
 
@@ -65,7 +66,7 @@ def load_ag_news(
         split_seed, test_fraction: the split of test.csv when train.csv is absent.
     """
     if max_len < 1:
-        raise ValueError(f"max_len must be >= 1, got {max_len}")
+        raise SettingsError(f"max_len must be >= 1, got {max_len}")
     if download:
         for name, (url, sha256) in AG_NEWS_FILES.items():
             if not (root / name).is_file():
@@ -115,7 +116,7 @@ def stratified_split(
         (train_indices, test_indices): sorted int64 arrays, disjoint, together 0..N-1.
     """
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+        raise SettingsError(f"test_fraction must be in (0, 1), got {test_fraction}")
     rng = np.random.default_rng(seed)
     test_parts = []
     for label in np.unique(labels):

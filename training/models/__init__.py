@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import nn
 
+from training.errors import OptionError, SettingsError
 from training.models.lstm import LSTMClassifier
 from training.models.m5 import M5
 from training.models.resnet import resnet20, resnet50
@@ -49,7 +50,7 @@ def build_model(arch: str, num_classes: int, **kwargs: Any) -> nn.Module:
         TypeError: an option the architecture does not take.
     """
     if arch not in _BUILDERS:
-        raise ValueError(f"unknown architecture {arch!r}; expected one of {', '.join(ARCHS)}")
+        raise SettingsError(f"unknown architecture {arch!r}; expected one of {', '.join(ARCHS)}")
     return _BUILDERS[arch](num_classes=num_classes, **kwargs)
 
 
@@ -61,10 +62,10 @@ def check_model_options(arch: str, names: Iterable[str]) -> None:
         TypeError: an option `arch` does not take.
     """
     if arch not in _BUILDERS:
-        raise ValueError(f"unknown architecture {arch!r}; expected one of {', '.join(ARCHS)}")
+        raise SettingsError(f"unknown architecture {arch!r}; expected one of {', '.join(ARCHS)}")
     valid = [p for p in inspect.signature(_BUILDERS[arch]).parameters if p != "num_classes"]
     unknown = sorted(set(names) - set(valid))
     if unknown:
-        raise TypeError(
+        raise OptionError(
             f"unknown option(s) {', '.join(unknown)} for model {arch!r}; valid: {', '.join(valid)}"
         )

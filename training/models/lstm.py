@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from training.errors import SettingsError
+
 __all__ = ["LSTMClassifier", "real_lengths"]
 
 
@@ -53,7 +55,9 @@ class LSTMClassifier(nn.Module):
     ) -> None:
         super().__init__()
         if not 0 <= pad_index < vocab_size:
-            raise ValueError(f"pad_index {pad_index} outside the vocabulary (size {vocab_size})")
+            raise SettingsError(
+                f"pad_index {pad_index} outside the vocabulary (size {vocab_size})"
+            )
         self.pad_index = pad_index
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_index)
         self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True)

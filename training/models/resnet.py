@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from training.errors import SettingsError
+
 __all__ = ["CifarResNet", "BasicBlock", "Bottleneck", "resnet20", "resnet50"]
 
 
@@ -103,7 +105,7 @@ class CifarResNet(nn.Module):
     ) -> None:
         super().__init__()
         if width < 1:
-            raise ValueError(f"width must be >= 1, got {width}")
+            raise SettingsError(f"width must be >= 1, got {width}")
         self.conv1 = nn.Conv2d(3, width, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         stages = []
