@@ -18,8 +18,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from training.checkpoint import atomic_write_json, load_resume, save_model, save_resume
-from training.errors import UserError
+from training.checkpoint import (
+    CheckpointError,
+    atomic_write_json,
+    load_resume,
+    save_model,
+    save_resume,
+)
+from training.errors import SettingsError, UserError
 
 __all__ = ["METRICS", "RESUME", "RunExistsError", "RunFolder", "checkpoint_epochs", "jsonable"]
 
@@ -46,9 +52,9 @@ def checkpoint_epochs(spec: Any, epochs: int) -> list[int]:
     elif isinstance(spec, list | tuple) and all(isinstance(e, int) for e in spec):
         chosen = set(spec)
         if any(not 0 <= e <= epochs for e in chosen):
-            raise ValueError(f"save_epochs {list(spec)} outside 0..{epochs}")
+            raise SettingsError(f"save_epochs {list(spec)} outside 0..{epochs}")
     else:
-        raise ValueError(
+        raise SettingsError(
             f"save_epochs must be null, 'all', a positive int or a list of ints, got {spec!r}"
         )
     return sorted(chosen | {0, epochs})
@@ -104,13 +110,68 @@ class RunFolder:
 
     @staticmethod
     def resume_state(out_dir: Path, identity: dict) -> dict[str, Any] | None:
-        """The resume state in out_dir (None when there is none), checked to be this run's."""
+        """The resume state in out_dir (None when there is none), checked to be this run's.
+
+        Every entry `restore` reads is checked here, before any data is loaded or trained.
+
+        Raises:
+            CheckpointError: resume.pt is damaged, refused, or lacks an entry or has one of the
+                wrong type (the message says to delete it to restart the run).
+            RunExistsError: resume.pt belongs to a run of another configuration.
+        """
         path = Path(out_dir) / RESUME
         if not path.is_file():
             return None
         state = load_resume(path)
-        if json.loads(state["identity"]) != identity:
-            raise RunExistsError(f"{path} belongs to a run of another configuration")
+
+        def malformed(detail: str) -> CheckpointError:
+            return CheckpointError(
+                f"{path} is not a valid resume state ({detail}): it is damaged, or was not written "
+                "by this project's training. Delete it (or move it away) to restart the run from "
+                "scratch."
+            )
+
+        def json_entry(key: str) -> Any:
+            if not isinstance(state.get(key), str):
+                raise malformed(
+                    f"no {key!r} entry" if key not in state else f"{key!r} is not a string"
+                )
+            try:
+                return json.loads(state[key])
+            except json.JSONDecodeError:
+                raise malformed(f"{key!r} is not JSON") from None
+
+        if json_entry("identity") != identity:
+            raise RunExistsError(
+                f"{path} belongs to a run of another configuration; use another out_dir, or "
+                "delete it to restart this run from scratch"
+            )
+        record = json_entry("record")
+        history = record.get("history") if isinstance(record, dict) else None
+        epoch = state.get("epoch")
+        checks = {
+            "epoch": isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0,
+            "model": isinstance(state.get("model"), dict)
+            and all(isinstance(v, torch.Tensor) for v in state["model"].values()),
+            "optimizer": isinstance(state.get("optimizer"), dict)
+            and {"state", "param_groups"} <= state["optimizer"].keys(),
+            "scheduler": isinstance(state.get("scheduler", 0), dict | type(None)),
+            "torch_rng": isinstance(state.get("torch_rng"), torch.Tensor)
+            and state["torch_rng"].dtype == torch.uint8,
+            "cuda_rng": isinstance(state.get("cuda_rng"), list)
+            and all(isinstance(t, torch.Tensor) for t in state["cuda_rng"]),
+            "record": isinstance(history, list)
+            and bool(history)
+            and all(
+                isinstance(e, dict) and {"test_accuracy", "wall_time_s"} <= e.keys()
+                for e in history
+            )
+            and history[-1].get("epoch") == epoch
+            and all(isinstance(record.get(k), list) for k in ("checkpoints", "resumed_at")),
+        }
+        bad = [key for key, ok in checks.items() if not ok]
+        if bad:
+            raise malformed(f"missing or malformed: {', '.join(bad)}")
         return state
 
     @property
