@@ -4,18 +4,27 @@
     snakemake --cores all --config scale=mini              # real subsets in ../shared/data
     snakemake --cores all --config scale=smoke             # generated data, minutes on 2 CPU cores
     snakemake --cores all --config scale=smoke overrides='[reference.num_samples=128]'   # an ablation
+    snakemake --cores all --config scale=mini plan='[seeds=[0,1,2],data.root=/path]'   # the plan itself
+
+--config keys: scale, overrides, train_overrides, plan (experiments/plan.py CONFIG_KEYS; others are refused).
 
 Settings live in conf/ (Hydra); this file only wires paths together. See README.md and docs/.
 """
 
-from experiments.plan import cli_list, load_plan
+import sys
 
-PLAN = load_plan(
-    config.get("scale", "paper"),
-    overrides=cli_list(config.get("overrides")),
-    train_overrides=cli_list(config.get("train_overrides")),
-    plan_overrides=cli_list(config.get("plan")),
-)
+from snakemake.logging import logger
+
+from experiments.plan import plan_from_config
+from training.errors import UserError
+
+try:  # the --config keys and the whole plan are checked before anything is planned or written
+    PLAN = plan_from_config(config)
+except UserError as err:
+    # One plain message (terminal and .snakemake/log) and status 2, as the apps do; left alone,
+    # Snakemake would print the exception with part of its traceback and exit with status 1.
+    logger.error(f"[zest] error: {err}")
+    sys.exit(2)
 for _dataset, _reason in PLAN.skipped.items():
     print(f"[zest] scale {PLAN.spec.scale}: skipping {_dataset} ({_reason})", file=sys.stderr)
 ROOT = PLAN.root  # references, signatures, distances, figures

@@ -3,7 +3,9 @@
 The Snakefile computes nothing itself: it asks this module what to build. A plan is read from
 `conf/pipeline/<scale>.yaml`, checked against the schema below (unknown keys and wrong types are
 refused), and combined with the Hydra configs of the apps (`conf/train.yaml` gives the training length T,
-`conf/zest.yaml` the number of reference points N), so every number has one source.
+`conf/zest.yaml` the number of reference points N), so every number has one source. Settings with
+which every job of a kind would fail (duplicate seeds, `trainer.epochs=0`, `reference.num_samples=1`,
+...) are refused when the plan loads, before Snakemake builds the DAG or writes anything.
 """
 
 from __future__ import annotations
@@ -93,6 +95,21 @@ class PlanError(SettingsError):
     """The pipeline configuration is invalid."""
 
 
+# The keys `snakemake --config` accepts (the Snakefile refuses any other: a typo must not plan the
+# paper scale). No profile in profiles/ sets `config:`.
+CONFIG_KEYS = {
+    "scale": "smoke, mini or paper (default paper)",
+    "overrides": "Hydra overrides of the zest apps, e.g. '[reference.num_samples=2000]'",
+    "train_overrides": "Hydra overrides of training, e.g. '[trainer.batch_size=256]'",
+    "plan": "overrides of conf/pipeline/<scale>.yaml, e.g. '[seeds=[0,1,2]]'",
+}
+# Every seed a job receives (standard, extraction and exact-unlearning runs) lies in [0, SEED_LIMIT):
+# the training app refuses negative seeds, torch.manual_seed takes < 2**64 and numpy's legacy
+# RandomState (the reference builder's `reference.seed`) < 2**32, the narrowest of the seeding
+# functions the pipeline uses; seeds also land in int64 table columns.
+SEED_LIMIT = 2**32
+
+
 def compose(config_name: str, overrides: list[str]):
     """Compose one of the apps' Hydra configs exactly as the app will see it."""
     from hydra import compose as hydra_compose
@@ -109,10 +126,47 @@ def compose(config_name: str, overrides: list[str]):
 
 
 def cli_list(value) -> list[str]:
-    """A list from the snakemake command line: a YAML list or one whitespace-separated string."""
+    """Overrides from the snakemake command line, in any of the forms the README documents.
+
+    `--config` hands over a YAML list (`'plan=["seeds=[0,1]","refset=train-random"]'`, or
+    `overrides='[a=1,b=2]'`, which YAML reads as a list), or, when YAML cannot read the value
+    (`plan='[seeds=[0,1,2]]'`), the string itself. A string in brackets is a Hydra-style list:
+    split on commas and spaces outside nested brackets and quotes. Any other string is split on
+    spaces outside brackets and quotes (`"seeds=[0, 1] refset=train-random"`).
+
+    Raises:
+        PlanError: unbalanced brackets or quotes.
+    """
     if value is None:
         return []
-    return [str(v) for v in value] if isinstance(value, list | tuple) else str(value).split()
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    text = str(value).strip()
+    bracketed = text.startswith("[") and text.endswith("]")
+    inner, separators = (text[1:-1], ", \t\n") if bracketed else (text, " \t\n")
+    items, current, depth, quote = [], "", 0, None
+    for char in inner:
+        if quote is None and depth == 0 and char in separators:
+            items.append(current)
+            current = ""
+            continue
+        current += char
+        if quote is not None:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{(":
+            depth += 1
+        elif char in "]})":
+            depth -= 1
+            if depth < 0:
+                break
+    if depth != 0 or quote is not None:
+        raise PlanError(
+            f"cannot read {text!r} as a list of overrides: unbalanced brackets or quotes; "
+            "write it as '[key=value,key=value]'"
+        )
+    return [item for item in [*items, current] if item]
 
 
 def slug(overrides: list[str]) -> str:
@@ -188,11 +242,12 @@ class Plan:
         return self.spec.datasets[dataset]
 
     @cached_property
-    def _final_epochs(self) -> dict[str, int]:
-        return {d: int(compose("train", self.train_args(d)).trainer.epochs) for d in self.datasets}
+    def train_configs(self) -> dict:
+        """The training app's composed config of every dataset (its standard runs)."""
+        return {d: compose("train", self.train_args(d)) for d in self.datasets}
 
     def final_epoch(self, dataset: str) -> int:
-        return self._final_epochs[dataset]
+        return int(self.train_configs[dataset].trainer.epochs)
 
     @cached_property
     def num_reference(self) -> int:
@@ -289,6 +344,27 @@ class Plan:
         return [m * self.num_reference for m in self.spec.agreement_study.multiples]
 
 
+def plan_from_config(config: dict) -> Plan:
+    """The plan of a `snakemake --config ...` (the Snakefile's `config`), its keys checked first.
+
+    Raises:
+        PlanError: an unknown key (`scal=smoke` must not plan the paper scale) or an invalid plan.
+    """
+    unknown = sorted(set(config) - set(CONFIG_KEYS))
+    if unknown:
+        valid = "\n".join(f"  {key}: {what}" for key, what in CONFIG_KEYS.items())
+        raise PlanError(
+            f"unknown --config key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"the pipeline reads only:\n{valid}"
+        )
+    return load_plan(
+        str(config.get("scale", "paper")),
+        overrides=cli_list(config.get("overrides")),
+        train_overrides=cli_list(config.get("train_overrides")),
+        plan_overrides=cli_list(config.get("plan")),
+    )
+
+
 def load_plan(
     scale: str = "paper",
     *,
@@ -296,7 +372,7 @@ def load_plan(
     train_overrides: list[str] | tuple[str, ...] = (),
     plan_overrides: list[str] | tuple[str, ...] = (),
 ) -> Plan:
-    """Read and validate `conf/pipeline/<scale>.yaml`.
+    """Read and validate `conf/pipeline/<scale>.yaml`, then compose and check every app config.
 
     Args:
         scale: `smoke`, `mini` or `paper`.
@@ -305,33 +381,132 @@ def load_plan(
         plan_overrides: dotlist overrides of the plan itself (e.g. `seeds=[0,1]`).
 
     Raises:
-        PlanError: unknown scale, unknown key, wrong type, or an invalid override.
+        PlanError: unknown scale, unknown key, wrong type, an invalid override, or settings with which
+            every job of a kind would fail (checked here, before any job runs or any file is written).
     """
     if scale not in SCALES:
         raise PlanError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    bad = [o for o in plan_overrides if "=" not in o]
+    if bad:
+        raise PlanError(f"plan overrides must be key=value, got {', '.join(map(repr, bad))}")
     try:
         spec = OmegaConf.merge(
             OmegaConf.structured(PipelineSchema),
             OmegaConf.load(CONF_DIR / "pipeline" / f"{scale}.yaml"),
             OmegaConf.from_dotlist(list(plan_overrides)),
         )
+        spec = OmegaConf.to_object(spec)
     except Exception as err:  # omegaconf raises several types, all meaning "invalid"
         raise PlanError(f"invalid pipeline configuration for scale {scale!r}: {err}") from None
-    spec = OmegaConf.to_object(spec)
-    if len(spec.seeds) < 2:
-        raise PlanError("the plan needs at least two seeds (unrelated models)")
-    if spec.refset not in ("train-first", "train-random"):
-        raise PlanError(f"refset must be train-first or train-random, got {spec.refset!r}")
-    window = spec.unlearning_study.window
-    if not (window == "all" or (window.startswith("last:") and window[5:].isdigit())):
-        raise PlanError(f"unlearning_study.window must be all or last:K, got {window!r}")
+    _check_spec(spec)
     plan = Plan(spec, tuple(train_overrides), tuple(overrides))
     try:  # compose every app config once, so a bad override fails here, before any job runs
-        _ = plan.num_reference
+        zest_configs = {
+            d: compose("zest", [f"dataset={d}", *plan.zest_args(d)]) for d in plan.datasets
+        }
         for d in plan.datasets:
-            plan.final_epoch(d)
-            compose("zest", [f"dataset={d}", *plan.zest_args(d)])
             compose("data", [f"dataset={d}", *plan.data_args(d)])
+        train_configs = plan.train_configs
+        _ = plan.num_reference
     except Exception as err:
         raise PlanError(f"invalid override: {err}") from None
+    _check_apps(train_configs, zest_configs)
     return plan
+
+
+def _check_spec(spec: PipelineSchema) -> None:
+    """Refuse plan settings that break a study or the DAG (before composing anything)."""
+    seeds = list(spec.seeds)
+    if len(seeds) < 2:
+        raise PlanError("the plan needs at least two seeds (unrelated models), e.g. seeds=[0,1,2]")
+    if len(set(seeds)) != len(seeds):
+        raise PlanError(
+            f"seeds must be distinct, got {seeds}: two runs of one seed are the same model, and "
+            "their pair would enter every null distribution at distance 0; e.g. seeds=[0,1,2]"
+        )
+    if not all(0 <= s < SEED_LIMIT for s in seeds):
+        raise PlanError(f"seeds must lie in [0, 2**32), got {seeds}; e.g. seeds=[0,1,2]")
+    studied = set(spec.datasets)
+    for what, name, offset, datasets in (
+        ("extraction", "extraction_study.seed_offset", spec.extraction_study.seed_offset,
+         spec.extraction_study.datasets),
+        ("exact-unlearning", "unlearning_study.exact_seed_offset",
+         spec.unlearning_study.exact_seed_offset, spec.unlearning_study.datasets),
+    ):  # fmt: skip
+        derived = [s + offset for s in seeds]
+        if studied & set(datasets) and not all(0 <= s < SEED_LIMIT for s in derived):
+            raise PlanError(
+                f"{name}={offset} gives {what} seeds (seed + offset) {derived} outside "
+                "[0, 2**32); choose seeds and an offset that keep them in that range"
+            )
+    if spec.extraction_study.seed_offset == 0 and studied & set(spec.extraction_study.datasets):
+        raise PlanError(
+            "extraction_study.seed_offset must not be 0: the adversary's copy would share the "
+            "victim's initialization and data order; use the default 100"
+        )
+    problems = []
+    if spec.refset not in ("train-first", "train-random"):
+        problems.append(f"refset must be train-first or train-random, got {spec.refset!r}")
+    if spec.data.source not in ("download", "local", "generated"):
+        problems.append(
+            f"data.source must be download, local or generated, got {spec.data.source!r}"
+        )
+    elif spec.data.source != "generated" and not spec.data.root:
+        problems.append(f"data.root must be set for data.source={spec.data.source}")
+    window = spec.unlearning_study.window
+    if not (window == "all" or (window.startswith("last:") and window[5:].isdigit())):
+        problems.append(f"unlearning_study.window must be all or last:K, got {window!r}")
+    if spec.unlearning_study.repair_epochs < 0:
+        problems.append(
+            f"unlearning_study.repair_epochs must be >= 0, got {spec.unlearning_study.repair_epochs}"
+        )
+    bad_modes = set(spec.extraction_study.modes) - {"labels", "outputs"}
+    if bad_modes:
+        problems.append(
+            f"extraction_study.modes must be labels and/or outputs, got {sorted(bad_modes)}"
+        )
+    e, r, a = spec.epochs_study, spec.refsize_study, spec.agreement_study
+    for name, value, ok in (
+        ("epochs_study.every", e.every, e.every >= 1),  # the grid's step
+        ("epochs_study.k", e.k, e.k >= 1),  # k = 0 would pair a checkpoint with itself
+        ("epochs_study.k_values", e.k_values, bool(e.k_values) and min(e.k_values) >= 1),
+        ("refsize_study.repeats", r.repeats, r.repeats >= 1),
+        ("agreement_study.multiples", a.multiples, bool(a.multiples) and min(a.multiples) >= 1),
+    ):
+        if not ok:
+            problems.append(f"{name} must be >= 1, got {value}")
+    if problems:
+        raise PlanError("; ".join(problems))
+
+
+def _check_apps(train_configs: dict, zest_configs: dict) -> None:
+    """Refuse composed app settings with which every job of a kind would fail, naming the datasets
+    concerned when the problem is not everyone's."""
+    where: dict[str, list[str]] = {}
+    for d in zest_configs:
+        for message in [*_train_problems(train_configs[d]), *_zest_problems(zest_configs[d])]:
+            where.setdefault(message, []).append(d)
+    if where:
+        raise PlanError(
+            "; ".join(
+                m if len(ds) == len(zest_configs) else f"{m} ({', '.join(ds)})"
+                for m, ds in where.items()
+            )
+        )
+
+
+def _train_problems(cfg) -> list[str]:
+    """Every training job refuses these (training.loop.train)."""
+    t = cfg.trainer
+    return [
+        f"trainer.{key} must be >= 1, got {t[key]}"
+        for key in ("epochs", "batch_size", "eval_batch_size")
+        if t[key] < 1
+    ]
+
+
+def _zest_problems(cfg) -> list[str]:
+    """Every reference, signature or distance job of a dataset fails on these."""
+    from experiments.checks import settings_problems
+
+    return settings_problems(cfg)
