@@ -111,8 +111,8 @@ def hydra_app(
     Returns:
         `main()`, to call under `if __name__ == "__main__":`.
     """
-    script = Path(sys.argv[0])
-    name = f"{script.parent.name}.{script.stem}"  # python -m training.train -> training.train
+    spec = sys._getframe(1).f_globals.get("__spec__")  # the app module (also under python -m)
+    name = spec.name if spec is not None else task.__module__
     state = {"started": False}
 
     @hydra.main(config_path=CONF_DIR, config_name=config_name, version_base=version_base)
@@ -131,6 +131,7 @@ def hydra_app(
             record_run()
 
     def main() -> None:
+        state["started"] = False
         try:
             run()
         except SystemExit as stop:

@@ -1,0 +1,278 @@
+"""Bad input to the apps: one plain line on stderr, exit status 2, checked before any work.
+
+One test per finding of the bad-input review of the apps (issue 9). The apps' `main()` runs
+in-process with a patched `sys.argv`, as `python -m ...` would run it: each test asserts the exit
+status, the words of the message, that no traceback was printed, and that nothing was written or
+destroyed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+import zest
+from experiments import build_reference, compare
+from training import train as train_app
+from training.checkpoint import save_model
+from training.data import DataError
+from training.models import build_model
+
+NORM = {"mean": [0.4914, 0.4822, 0.4465], "std": [0.247, 0.243, 0.261]}
+
+
+def run(main, *args: str, capsys) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of an app's main() called as `python -m app *args`."""
+    argv = sys.argv
+    sys.argv = ["app", *args]
+    try:
+        main()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code
+    finally:
+        sys.argv = argv
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def one_line(err: str) -> str:
+    """The error line an app printed; fails when it printed a traceback."""
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if ": error: " in line]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def checkpoint(path: Path, *, dataset="cifar10", classes=10, arch="resnet20", seed=0, **kw):
+    """A tiny model of `arch` saved like the training app saves it."""
+    torch.manual_seed(seed)
+    domain = {"resnet20": "image", "lstm": "text"}[arch]
+    kwargs = {"width": 4} if arch == "resnet20" else {"vocab_size": 30, "pad_index": 0}
+    meta = {"arch": arch, "num_classes": classes, "model_kwargs": kwargs, "dataset": dataset}
+    meta |= {"domain": domain, "normalization": NORM if domain == "image" else None} | kw
+    save_model(path, build_model(arch, classes, **kwargs), meta)
+    return path
+
+
+def files(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `folder` with its bytes and mtime (to prove nothing changed)."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def data_root(generated_root) -> Path:
+    return generated_root("cifar10", n_train=4, n_test=2).parent
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("models")
+    return {
+        "victim": checkpoint(root / "victim.safetensors", seed=0),
+        "suspect": checkpoint(root / "suspect.safetensors", seed=1),
+        "independent": checkpoint(root / "independent.safetensors", seed=2),
+        "cifar100": checkpoint(root / "c100.safetensors", dataset="cifar100", classes=100, seed=3),
+        "text": checkpoint(root / "text.safetensors", dataset="ag_news", classes=4, arch="lstm"),
+    }
+
+
+def compare_args(data_root, tmp_path, a, b, *independent, extra=()):
+    return (
+        "dataset=cifar10", f"data_root={data_root}", f"compare.a={a}", f"compare.b={b}",
+        f"compare.independent=[{','.join(map(str, independent))}]", "reference.num_points=2",
+        "reference.num_samples=16", "reference.points=train_random", "compare.n_bootstrap=5",
+        f"run_dir={tmp_path / 'run'}", "threads=1", *extra,
+    )  # fmt: skip
+
+
+def no_signatures(monkeypatch):
+    """Make any signature computation fail the test: the refusal must come before the work."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a signature was computed before the refusal")
+
+    monkeypatch.setattr(zest, "compute_signature", refuse)
+
+
+# -- 1. compare checks that the models belong together --------------------------------------------
+
+
+def test_compare_refuses_a_model_of_another_dataset(
+    data_root, models, tmp_path, capsys, monkeypatch
+):
+    """Found: a CIFAR-100 model vs a CIFAR-10 victim was called "related", without a word."""
+    no_signatures(monkeypatch)
+    args = compare_args(
+        data_root, tmp_path, models["victim"], models["cifar100"], models["independent"]
+    )
+    code, _, err = run(compare.main, *args, capsys=capsys)
+    line = one_line(err)
+    assert code == 2
+    assert "cifar100 (image, 100 classes)" in line and "cifar10 (image, 10 classes)" in line
+    assert "compare.across_label_spaces=true" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_compare_across_label_spaces_says_so_and_what_calibrates(
+    data_root, models, tmp_path, capsys
+):
+    args = compare_args(
+        data_root, tmp_path, models["victim"], models["cifar100"], models["independent"],
+        extra=("compare.across_label_spaces=true",),
+    )  # fmt: skip
+    code, out, err = run(compare.main, *args, capsys=capsys)
+    assert code == 0, err
+    assert "comparing across label spaces: class alignment" in out
+    assert "b = " in out and "cifar100 (image, 100 classes)" in out
+    assert "calibrated by a and the independent models" in out
+    assert (tmp_path / "run" / ".hydra" / "config.yaml").is_file()  # written on success only
+
+
+def test_compare_refuses_a_text_model_on_an_image_reference(
+    data_root, models, tmp_path, capsys, monkeypatch
+):
+    """Found: a text or audio checkpoint on an image reference crashed with a shape error."""
+    no_signatures(monkeypatch)
+    args = compare_args(data_root, tmp_path, models["victim"], models["text"])
+    code, _, err = run(compare.main, *args, capsys=capsys)
+    line = one_line(err)
+    assert code == 2 and "ag_news (text, 4 classes)" in line and "image inputs" in line
+
+
+def test_compare_refuses_a_header_that_contradicts_its_tensors(
+    data_root, models, tmp_path, capsys, monkeypatch
+):
+    """Found: a header saying dataset=ag_news, domain=text on a ResNet was accepted."""
+    liar = tmp_path / "liar.safetensors"
+    checkpoint(liar)
+    tensors = load_file(str(liar))
+    meta = '{"arch": "resnet20", "num_classes": 10, "model_kwargs": {"width": 4}, '
+    meta += '"dataset": "ag_news", "domain": "text"}'
+    save_file(tensors, str(liar), metadata={"zest": meta})
+    no_signatures(monkeypatch)
+    code, _, err = run(compare.main, *compare_args(data_root, tmp_path, models["victim"], liar),
+                       capsys=capsys)  # fmt: skip
+    line = one_line(err)
+    assert code == 2 and str(liar) in line and "resnet20 takes image inputs" in line
+
+
+def test_compare_checks_every_path_before_any_work(
+    data_root, models, tmp_path, capsys, monkeypatch
+):
+    """Found: the independents were loaded last, so a bad path failed after minutes of work."""
+    no_signatures(monkeypatch)
+    missing = tmp_path / "typo.safetensors"
+    args = compare_args(data_root, tmp_path, models["victim"], models["suspect"], missing)
+    code, _, err = run(compare.main, *args, capsys=capsys)
+    assert code == 2 and f"compare.independent: no file at {missing}" in one_line(err)
+
+
+# -- 2. the training app: a refused rerun changes nothing, a failed run leaves nothing -------------
+
+
+def train_args(data_root, out_dir, *extra):
+    return ("dataset=cifar10", "model=resnet20", "scale=smoke", f"data_root={data_root}",
+            f"out_dir={out_dir}", "trainer.epochs=1", "threads=1", "progress=false", *extra)  # fmt: skip
+
+
+def test_a_refused_rerun_changes_nothing_in_the_run_folder(data_root, tmp_path, capsys):
+    """Found: a refused rerun overwrote the finished run's .hydra/config.yaml."""
+    out = tmp_path / "run"
+    code, _, err = run(train_app.main, *train_args(data_root, out), capsys=capsys)
+    assert code == 0, err
+    assert (out / ".hydra" / "config.yaml").is_file() and (out / "train.log").is_file()
+    before = files(out)
+    for extra in (("trainer.epochs=2",), ("threads=2",)):  # another run; the same run again
+        code, _, err = run(train_app.main, *train_args(data_root, out, *extra), capsys=capsys)
+        assert files(out) == before
+    assert code == 0  # the same run: "nothing to do"
+    code, _, err = run(
+        train_app.main, *train_args(data_root, out, "trainer.epochs=2"), capsys=capsys
+    )
+    assert code == 2 and "already holds a run of another configuration" in one_line(err)
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (("data_root=/nonexistent",), "no dataset found at /nonexistent/cifar10"),
+        (("seed=99999999999999999999999",), "0 <= seed < 2**63"),
+        (("seed=-1",), "0 <= seed < 2**63"),
+        (("model=lstm", "trainer=cifar10_resnet20"), "model lstm takes text inputs, not image"),
+        (("extraction.victim=/nonexistent.safetensors",), "extraction.victim: no checkpoint"),
+    ],
+)
+def test_a_failed_training_run_leaves_no_litter(data_root, tmp_path, capsys, extra, words):
+    """Found: a failed run left .hydra/ and an empty log; a huge seed crashed after loading data."""
+    out = tmp_path / "run"
+    args = train_args(data_root, out)
+    code, _, err = run(train_app.main, *[a for a in args if a.split("=")[0] not in
+                                         {e.split("=")[0] for e in extra}], *extra,
+                       capsys=capsys)  # fmt: skip
+    assert code == 2 and words in one_line(err)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_resume_state_without_identity_is_one_line(data_root, tmp_path, capsys):
+    """Found: a resume.pt without identity gave a bare KeyError."""
+    out = tmp_path / "run"
+    assert run(train_app.main, *train_args(data_root, out), capsys=capsys)[0] == 0
+    state = torch.load(out / "resume.pt", weights_only=True)
+    del state["identity"]
+    torch.save(state, out / "resume.pt")
+    (out / "metrics.json").unlink()  # unfinished: the run would resume
+    before = files(out)
+    code, _, err = run(train_app.main, *train_args(data_root, out), capsys=capsys)
+    line = one_line(err)
+    assert code == 2 and "resume.pt is not a valid resume state (no 'identity' entry)" in line
+    assert "Delete it" in line and files(out) == before
+
+
+# -- 3. how errors are reported -------------------------------------------------------------------
+
+
+def test_a_config_hydra_refuses_exits_with_2(tmp_path, capsys):
+    code, _, err = run(build_reference.main, "no_such_key=1", f"run_dir={tmp_path}", capsys=capsys)
+    assert code == 2 and "Could not override 'no_such_key'" in err and "Traceback" not in err
+
+
+def test_settings_are_refused_before_the_data_is_read(tmp_path, capsys):
+    args = ("data_root=/nonexistent", f"out={tmp_path / 'r.npz'}", f"run_dir={tmp_path / 'run'}")
+    for setting, words in [
+        ("reference.num_samples=1", "must be an integer >= 2, got 1"),
+        ("signature.batch_size=-5", "signature.batch_size must be an integer >= 1"),
+        ("reference.image.segmenter=slik", "segmenter must be one of quickshift"),
+    ]:
+        code, _, err = run(build_reference.main, *args, setting, capsys=capsys)
+        assert code == 2 and words in one_line(err)  # not "no dataset found"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_debug_variables_bring_the_traceback_back(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    with pytest.raises(DataError, match="no dataset found"):
+        run(build_reference.main, "data_root=/nonexistent", f"out={tmp_path / 'r.npz'}",
+            f"run_dir={tmp_path / 'run'}", capsys=capsys)  # fmt: skip
+
+
+def test_build_reference_makes_its_output_folder_and_records_the_dataset(
+    data_root, tmp_path, capsys
+):
+    """Found: out=<missing dir>/ref.npz failed after the work."""
+    out = tmp_path / "new" / "folder" / "ref.npz"
+    code, _, err = run(
+        build_reference.main, f"data_root={data_root}", f"out={out}", "reference.num_points=2",
+        "reference.num_samples=8", "reference.points=train_random", f"run_dir={tmp_path / 'run'}",
+        capsys=capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert zest.Reference.load(out).options["dataset"] == "cifar10"
