@@ -386,3 +386,22 @@ def test_training_stops_on_a_bad_resume_state_before_any_work(tmp_path, monkeypa
             ],
         )  # fmt: skip
     _fails(lambda p: training.loop.train(cfg), out / RESUME, "no 'identity' entry", "Delete it")
+
+
+# Amnesiac records (unlearning) are read with the same checks.
+
+
+def test_a_damaged_amnesiac_record_is_a_checkpoint_error(tmp_path):
+    from training.amnesiac import read_amnesiac
+
+    path = tmp_path / "amnesiac.safetensors"
+    tensors = {"w": torch.zeros(64, 64)}
+    save_file(tensors, str(path), metadata={"zest": json.dumps({"kind": "amnesiac"})})
+    with pytest.raises(CheckpointError, match="damaged amnesiac record"):  # no step counts
+        read_amnesiac(path)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(CheckpointError, match=r"is damaged \(truncated\?\)"):
+        read_amnesiac(path)
+    path.write_bytes(b"\x80\x04K\x01.")
+    with pytest.raises(CheckpointError, match="never unpickled"):
+        read_amnesiac(path)

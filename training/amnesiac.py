@@ -32,13 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
 from training.checkpoint import CheckpointError, atomic_write_bytes
 from training.errors import SettingsError
+from training.safetensors_header import read_header
 
 __all__ = ["AMNESIAC", "AmnesiacRecorder", "read_amnesiac", "subtract_updates", "window_updates"]
 
@@ -160,14 +161,22 @@ def read_amnesiac(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Ten
         raise CheckpointError(
             f"no {AMNESIAC} at {path}: train the original with unlearning.record=true"
         )
-    with safe_open(str(path), framework="pt") as f:
-        header = f.metadata() or {}
-    meta = json.loads(header.get("zest", "{}"))
-    if meta.get("kind") != "amnesiac":
+    header, _ = read_header(path)  # damaged / pickled / foreign files: a CheckpointError
+    try:
+        meta = json.loads((header or {}).get("zest", "{}"))
+    except json.JSONDecodeError:
+        meta = None
+    if not isinstance(meta, dict) or meta.get("kind") != "amnesiac":
         raise CheckpointError(f"{path} is not an amnesiac record (no amnesiac metadata)")
-    for key in ("steps", "total_steps"):
-        meta[key] = {int(e): n for e, n in meta[key].items()}
-    return meta, load_file(str(path))
+    try:
+        for key in ("steps", "total_steps"):
+            meta[key] = {int(e): int(n) for e, n in meta[key].items()}
+        return meta, load_file(str(path))
+    except (KeyError, AttributeError, TypeError, ValueError, SafetensorError, OSError) as exc:
+        raise CheckpointError(
+            f"{path} is a damaged amnesiac record ({type(exc).__name__}: {exc}); train the "
+            "original again with unlearning.record=true"
+        ) from None
 
 
 def window_updates(
