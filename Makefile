@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # pip on these machines warns about every missing local index folder; keep the log readable.
 QUIET_PIP := 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 
-.PHONY: smoke test lint
+.PHONY: smoke test test-kernels lint
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ smoke: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The fast tests again on other CPU kernels (torch's portable ATen kernels, SSE-only oneDNN and
+# MKL, OpenBLAS's Nehalem kernels): a test that only holds with this machine's rounding fails here,
+# as it would on another processor. CI runs it after `make test`.
+OTHER_KERNELS := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 \
+	MKL_ENABLE_INSTRUCTIONS=SSE4_2 OPENBLAS_CORETYPE=Nehalem
+test-kernels: $(STAMP)
+	env $(OTHER_KERNELS) $(BIN)/pytest -m "not slow" -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
