@@ -17,7 +17,33 @@ from pathlib import Path
 
 import pandas as pd
 
+from training.errors import UserError
+
 log = logging.getLogger("figures")
+
+
+class TableError(UserError, ValueError):
+    """A result table (TSV/JSON) is unreadable or not the table a figure needs."""
+
+
+def read_tsv(path: Path) -> pd.DataFrame:
+    """A tab-separated result table; an unreadable one is a `TableError` naming it."""
+    try:
+        return pd.read_csv(path, sep="\t")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise TableError(f"{path}: not a readable result table ({exc})") from None
+
+
+def read_json(path: Path) -> dict:
+    """A JSON record (a run's metrics.json); an unreadable one is a `TableError` naming it."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TableError(f"{path}: not a readable JSON record ({exc})") from None
+    if not isinstance(data, dict):
+        raise TableError(f"{path}: not a JSON object")
+    return data
+
 
 COLUMNS = {
     "epochs": (
@@ -79,13 +105,13 @@ def read_tables(paths, study: str) -> dict[str, Table]:
         if not path.exists():
             log.warning("%s: no such file, its dataset is drawn as missing", path)
             continue
-        df = pd.read_csv(path, sep="\t")
+        df = read_tsv(path)
         if "dataset" not in df.columns:
             df.insert(0, "dataset", path.parent.parent.name)
         value_cols = ("value", "relative") if study != "agreement" else ()
         missing = [c for c in (*COLUMNS[study], *value_cols) if c not in df.columns]
         if missing:
-            raise ValueError(f"{path}: not a {study} table, missing columns {missing}")
+            raise TableError(f"{path}: not a {study} table, missing columns {missing}")
         if df.empty:
             log.warning("%s: empty table", path)
             continue
@@ -115,7 +141,7 @@ def read_run(path: str | os.PathLike) -> Run | None:
     if not path.exists():
         log.warning("%s: no such file", path)
         return None
-    data = json.loads(path.read_text())
+    data = read_json(path)
     epochs = data.get("history") or []
     if not epochs or not data.get("finished", True):
         log.warning("%s: no finished training recorded", path)

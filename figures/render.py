@@ -37,6 +37,7 @@ from figures.curves import (
 )
 from figures.tables import render_table_accuracy, render_table_agreement, render_table_headline
 from figures.verdict_table import render_table_verdicts
+from training.errors import UserError
 
 RENDERERS: dict[str, Callable[..., list[Path]]] = {
     "fig2_epochs_vision": render_fig2_epochs_vision,
@@ -121,7 +122,12 @@ def main(argv=None) -> int:
     ]  # fmt: skip
     if ignored:
         logging.getLogger("figures").warning("%s ignores %s", args.name, ignored)
-    for path in render(args.name, args.inputs, args.out, **opts):
+    try:
+        written = render(args.name, args.inputs, args.out, **opts)
+    except UserError as err:  # an unreadable or foreign input table: one line, status 2
+        print(f"figures.render: error: {err}", file=sys.stderr)
+        return 2
+    for path in written:
         print(path)
     return 0
 

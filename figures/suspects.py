@@ -14,7 +14,6 @@ seeds {victim, other} (a pair listed from both ends counts once).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -24,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from figures import stats
-from figures.load import COLUMNS, Table, pool_by_dataset
+from figures.load import COLUMNS, Table, TableError, pool_by_dataset, read_json, read_tsv
 
 log = logging.getLogger("figures")
 
@@ -79,7 +78,7 @@ def _read_tsv(path: Path, study: str) -> pd.DataFrame | None:
     if not path.exists():
         log.warning("%s: no such file, its dataset is drawn as missing", path)
         return None
-    df = pd.read_csv(path, sep="\t")
+    df = read_tsv(path)
     if "dataset" not in df.columns:
         df.insert(0, "dataset", path.parent.parent.name)
     wanted = (*SUSPECT_COLUMNS, "value", "relative") if study == "suspects" else VERDICT_COLUMNS
@@ -87,7 +86,7 @@ def _read_tsv(path: Path, study: str) -> pd.DataFrame | None:
     if missing:
         other = _known_other(df.columns, study)
         if other is None:
-            raise ValueError(
+            raise TableError(
                 f"{path}: not a {STUDY_NAMES[study]} table, missing columns {missing}"
             )
         log.warning("%s: a %s table, not a %s table; ignored", path, other, STUDY_NAMES[study])
@@ -166,7 +165,7 @@ def read_accuracies(paths) -> pd.DataFrame:
         if not path.exists():
             log.warning("%s: no such file", path)
             continue
-        data = json.loads(path.read_text())
+        data = read_json(path)
         parts = path.parts
         match = re.fullmatch(r"seed(\d+)", path.parent.name)
         name = data.get("dataset")

@@ -276,3 +276,24 @@ def test_build_reference_makes_its_output_folder_and_records_the_dataset(
     )  # fmt: skip
     assert code == 0, err
     assert zest.Reference.load(out).options["dataset"] == "cifar10"
+
+
+# -- 4. the figures app --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, content, words",
+    [
+        ("fig2_epochs_vision", 'a\tb\n1\n"x\t\n', "not a readable result table"),
+        ("fig2_epochs_vision", "dataset\tmetric\n", "not a epochs table, missing columns"),
+        ("table_accuracy", "{not json", "not a readable JSON record"),
+    ],
+)
+def test_figures_refuse_unreadable_tables_in_one_line(tmp_path, capsys, name, content, words):
+    from figures import render
+
+    table = tmp_path / ("metrics.json" if name == "table_accuracy" else "epochs.tsv")
+    table.write_text(content)
+    code = render.main([name, "--out", str(tmp_path / "out" / "fig"), str(table)])
+    assert code == 2 and words in one_line(capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
