@@ -61,7 +61,7 @@ def test_model_round_trip_is_exact_and_self_describing(tmp_path):
     for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
+    with torch.no_grad():  # bitwise: equal weights, the same forward computation, one machine
         assert torch.equal(model(x), loaded(x))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch7.safetensors"]  # no temp left
 
@@ -77,7 +77,7 @@ def test_text_model_rebuilds_from_its_kwargs(tmp_path):
     )
     loaded, meta = load_model(tmp_path / "m.safetensors")
     tokens = torch.randint(1, 30, (3, 12))
-    with torch.no_grad():
+    with torch.no_grad():  # bitwise: equal weights, the same forward computation, one machine
         assert torch.equal(model.eval()(tokens), loaded(tokens))
     assert meta["model_kwargs"]["vocab_size"] == 30
 
@@ -205,7 +205,7 @@ def test_every_architecture_loads_bitwise_what_was_saved(tmp_path, arch):
             b = theirs[name]
             assert a.dtype == b.dtype and a.requires_grad == b.requires_grad, name
             assert torch.equal(a, b), name
-    with torch.no_grad():
+    with torch.no_grad():  # bitwise: equal weights, the same forward computation, one machine
         assert torch.equal(model(x), loaded(x))
     again = tmp_path / "again.safetensors"  # the tensors own their memory: they can be saved
     save_model(again, loaded, meta | {"model_kwargs": kwargs})

@@ -68,6 +68,8 @@ def test_real_formats(generated_root):
     assert (sc / "_background_noise_").is_dir()
 
 
+# The learnability bounds sit far below what these models reach (measured with seeds 0-7 for
+# init and order, and 0-3 with the SSE kernels): images 0.98-1.00, text 0.96-1.00, audio 1.00.
 def _fit(features: torch.Tensor, labels: torch.Tensor, model: nn.Module, epochs: int) -> None:
     torch.manual_seed(0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)

@@ -56,11 +56,15 @@ def small_cifar(generated_root) -> Path:
     return generated_root("cifar10", n_train=20, n_test=5).parent
 
 
+# Final test accuracy is a noisy draw: another CPU's rounding gives another trajectory (seed 0's
+# CIFAR-10 run ends at 0.50 here, 0.43 with the SSE kernels). Measured over seeds 0-9 (and 0-4 or
+# 0-11 with ATEN_CPU_CAPABILITY=default, oneDNN SSE4.1, OpenBLAS Nehalem): cifar10 0.43-0.90,
+# ag_news 0.43-0.84 (24 runs), speech_commands 0.90-1.00; untrained (epoch 0) ~chance.
 @pytest.mark.parametrize(
     ("dataset", "model", "chance", "needed"),
     [
         ("cifar10", "resnet20", 0.1, 0.25),
-        ("ag_news", "lstm", 0.25, 0.4),
+        ("ag_news", "lstm", 0.25, 0.35),  # was 0.4: seed 10 ends at 0.43
         ("speech_commands", "m5", 0.1, 0.3),
     ],
 )
@@ -101,6 +105,7 @@ def test_smoke_training_learns_and_writes_its_artifacts(
 
 
 def test_seed_fixes_the_model_bitwise(small_cifar, tmp_path):
+    """Bitwise: the same training run twice in one process (same seed, code path and threads=1)."""
     runs = {}
     for name, seed in [("a", 0), ("b", 0), ("c", 1)]:
         out = tmp_path / name
@@ -151,6 +156,8 @@ def _app(data_root: Path, out: Path, epochs: int) -> list[str]:
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_uninterrupted_result(small_cifar, tmp_path):
+    """Bitwise: both runs on this machine, same code and threads=1 (the resume promise is bitwise
+    on one machine; the checkpoints of another CPU need not equal these)."""
     epochs = 5
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     whole, broken = tmp_path / "whole", tmp_path / "broken"

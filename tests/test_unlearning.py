@@ -85,13 +85,15 @@ def test_amnesiac_records_exactly_the_forget_batch_updates(data_root, tmp_path, 
     train(_cfg(data_root, tmp_path / "plain", *common))  # no recording: the reference updates
     monkeypatch.undo()
     record = train(_cfg(data_root, tmp_path / "rec", *common, "unlearning.record=true"))
-    for e in range(epochs + 1):  # recording leaves training as it is
+    for e in range(epochs + 1):  # recording leaves training as it is (bitwise, one machine)
         f = f"epoch{e}.safetensors"
         assert _same(tmp_path / "plain" / f, tmp_path / "rec" / f)
 
     steps_per_epoch = -(-N_TRAIN // batch)
     assert len(deltas) == epochs * steps_per_epoch
     meta, tensors = read_amnesiac(tmp_path / "rec" / "amnesiac.safetensors")
+    # Tolerances: the sums are float64, in the same order as here; only their float32 storage and
+    # the float32 parameters round, by <= 2**-24 |value| (|value| <~ 1: 6e-8 measured), on any CPU.
     kept = {k: torch.zeros_like(v) for k, v in deltas[0].items()}  # sum of the other updates
     for e in range(1, epochs + 1):  # which batches hold a forget point, from the data order
         order = torch.randperm(N_TRAIN, generator=epoch_generator(0, e))
@@ -154,6 +156,7 @@ def test_recording_run_resumes_bitwise(data_root, tmp_path, monkeypatch):
     assert ahead["completed_epoch"] == 2 and ahead["before_through"] == 1
     assert train(_cfg(data_root, tmp_path / "broken", *args))["resumed_at"] == [1]
 
+    # bitwise: resumed vs uninterrupted, both in this process (threads=1)
     for name in ("epoch3.safetensors", "amnesiac.safetensors"):
         assert _same(tmp_path / "whole" / name, tmp_path / "broken" / name), name
     headers = [
@@ -185,7 +188,7 @@ def test_exact_unlearning_never_sees_the_forget_set(data_root, tmp_path, monkeyp
 
     monkeypatch.setattr(training.loop, "load_dataset", garbled_forget_set)
     train(_cfg(data_root, tmp_path / "b", *args))
-    for e in range(3):
+    for e in range(3):  # bitwise: the same run twice in this process
         assert _same(
             tmp_path / "a" / f"epoch{e}.safetensors", tmp_path / "b" / f"epoch{e}.safetensors"
         )
@@ -193,6 +196,7 @@ def test_exact_unlearning_never_sees_the_forget_set(data_root, tmp_path, monkeyp
     model, meta = load_model(tmp_path / "a" / "epoch2.safetensors")
     bundle = load_dataset("cifar10", data_root / "cifar10")
     acc = forget_set_accuracy(model, bundle, 16, meta["normalization"])
+    # exact: the loop's evaluation of the same weights on the same 16 inputs, one machine
     assert acc == record["history"][-1]["forget_accuracy"]
 
 

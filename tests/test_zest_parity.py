@@ -76,8 +76,13 @@ def test_reference_mode_matches_the_plain_restatement(reference, dtype):
         np.testing.assert_array_equal(reference.segments[i], segments)
         np.testing.assert_array_equal(reference.point_masks(i), masks)
     weights = np.concatenate([w for _, _, w in expected])
+    # Batches of one image's L perturbations, as above: the model sees equal batches (up to the
+    # sign of zeros) of the same shape, so the float32 logits are equal on any one machine, and
+    # 1e-9 covers only the float64 solves (numpy pinv vs zest's operator: 1e-16 apart here).
     one_image_per_batch = zest.compute_signature(model, reference, batch_size=L)
     np.testing.assert_allclose(one_image_per_batch.weights, weights, rtol=1e-9, atol=1e-9)
+    # Other batch shapes may take other float32 kernels: 1e-4 is far above their rounding (these
+    # weights, <= 0.07, are within 1.4e-8 of the same model's in float64).
     spanning = zest.compute_signature(model, reference, batch_size=32)
     tolerance = 1e-9 if dtype == torch.float64 else 1e-4
     np.testing.assert_allclose(spanning.weights, weights, rtol=tolerance, atol=tolerance)
@@ -115,6 +120,8 @@ def test_lime_weighting_mode_matches_the_lime_package(reference, fill):
             random_seed=0,  # given, so lime does not draw it from the shared RandomState
         )
         weights = ours.point_weights(i)
+        # float64 throughout (model, masks, both ridge solves): the two sides agree to 4e-16 here,
+        # so rtol 1e-6 is ~1e6 times any BLAS/LAPACK rounding difference
         for label, pairs in explanation.local_exp.items():
             coefficients = np.zeros(ref.num_features[i])
             for feature, value in pairs:
