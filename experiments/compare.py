@@ -16,6 +16,7 @@ so and which models calibrate the relative distance).
 
 from __future__ import annotations
 
+import hashlib
 from itertools import combinations
 
 from omegaconf import DictConfig
@@ -38,12 +39,55 @@ from training.runtime import pick_device, set_threads
 
 
 def _models(cfg: DictConfig) -> dict[str, tuple[str, Task]]:
-    """label -> (checkpoint path, task) of a, b and the independents, all read first."""
+    """label -> (checkpoint path, task) of a, b and the independents, all read first.
+
+    Raises:
+        SettingsError: an independent model is the same file as a or as another independent
+            (the null distribution needs independently trained models).
+    """
     c = cfg.compare
     paths = {"a": input_file(c.a, "compare.a"), "b": input_file(c.b, "compare.b")}
     for i, path in enumerate(c.independent, 1):
         paths[f"independent {i}"] = input_file(path, "compare.independent")
+    seen: dict[str, str] = {}
+    for key, path in paths.items():
+        if key == "b":  # the suspect may be anything, a itself included (a control)
+            continue
+        digest = _sha256(path)
+        if digest in seen:
+            raise SettingsError(
+                f"{key} ({path}) is the same model as {seen[digest]}: the independent models "
+                "must be trained independently of a and of each other (other seeds)"
+            )
+        seen[digest] = key
     return {f"{key} = {path}": (str(path), model_task(path)) for key, path in paths.items()}
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _calibration(tasks: dict[str, Task]) -> list[str]:
+    """What calibrates the relative distance across label spaces, and a caution when none of
+    it shares b's label space."""
+    calibrating = {label: t for label, t in tasks.items() if not label.startswith("b ")}
+    lines = ["the relative distance is calibrated by the pairs among a and the independents:"]
+    lines += [f"  {label}: {task}" for label, task in calibrating.items()]
+    b_task = next(t for label, t in tasks.items() if label.startswith("b "))
+    independents = [t for label, t in calibrating.items() if label.startswith("independent")]
+    if all(
+        (t.dataset, t.num_classes) != (b_task.dataset, b_task.num_classes) for t in independents
+    ):
+        lines.append(
+            "  caution: no independent model shares b's label space; class alignment picks b's "
+            "best-matching classes, which lowers b's distance against pairs of one label space. "
+            "Calibrate with independent models of b's dataset for a fair relative distance."
+        )
+    return lines
 
 
 def compare(cfg: DictConfig) -> dict:
@@ -90,12 +134,7 @@ def compare(cfg: DictConfig) -> dict:
         result["verdict"] = v
         print(f"against {len(pairs)} independent pairs: {v}")
         if notes:
-            print(
-                "the relative distance is calibrated by a and the independent models: "
-                + ", ".join(
-                    str(tasks[label]) for label in tasks if label.startswith(("a ", "ind"))
-                )
-            )
+            print("\n".join(_calibration(tasks)))
     else:
         print("(give compare.independent=[...] checkpoints for a relative distance and a verdict)")
     return result

@@ -41,6 +41,8 @@ def compute_signatures(cfg: DictConfig) -> list[Path]:
     found = checkpoints(input_dir(cfg.model_dir, "model_dir"), cfg.epochs)
     if not cfg.signature_dir:
         raise SettingsError("set signature_dir=<folder>")
+    if Path(cfg.signature_dir).exists() and not Path(cfg.signature_dir).is_dir():
+        raise SettingsError(f"signature_dir: {cfg.signature_dir} is a file, not a folder")
     ref_task = reference_task(reference)
     check_tasks(ref_task, {f"{path}": model_task(path) for path in found.values()})
     set_threads(cfg.threads)

@@ -497,12 +497,10 @@ def _check_apps(train_configs: dict, zest_configs: dict) -> None:
 
 def _train_problems(cfg) -> list[str]:
     """Every training job refuses these (training.loop.train)."""
-    t = cfg.trainer
-    return [
-        f"trainer.{key} must be >= 1, got {t[key]}"
-        for key in ("epochs", "batch_size", "eval_batch_size")
-        if t[key] < 1
-    ]
+    from training.config import TrainerConfig, trainer_problems
+
+    return trainer_problems(OmegaConf.to_object(OmegaConf.merge(
+        OmegaConf.structured(TrainerConfig), cfg.trainer)))  # fmt: skip
 
 
 def _zest_problems(cfg) -> list[str]:

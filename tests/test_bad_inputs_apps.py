@@ -133,7 +133,8 @@ def test_compare_across_label_spaces_says_so_and_what_calibrates(
     assert code == 0, err
     assert "comparing across label spaces: class alignment" in out
     assert "b = " in out and "cifar100 (image, 100 classes)" in out
-    assert "calibrated by a and the independent models" in out
+    assert "calibrated by the pairs among a and the independents" in out
+    assert "caution: no independent model shares b's label space" in out
     assert (tmp_path / "run" / ".hydra" / "config.yaml").is_file()  # written on success only
 
 
@@ -176,6 +177,19 @@ def test_compare_checks_every_path_before_any_work(
     assert code == 2 and f"compare.independent: no file at {missing}" in one_line(err)
 
 
+def test_compare_refuses_a_as_its_own_independent(
+    data_root, models, tmp_path, capsys, monkeypatch
+):
+    """Found: listing a as an independent failed after all the work, "distances average to 0"."""
+    no_signatures(monkeypatch)
+    copy = tmp_path / "copy.safetensors"
+    copy.write_bytes(models["victim"].read_bytes())
+    args = compare_args(data_root, tmp_path, models["victim"], models["suspect"],
+                        models["independent"], copy)  # fmt: skip
+    code, _, err = run(compare.main, *args, capsys=capsys)
+    assert code == 2 and "independent 2" in err and "is the same model as a" in one_line(err)
+
+
 # -- 2. the training app: a refused rerun changes nothing, a failed run leaves nothing -------------
 
 
@@ -209,6 +223,8 @@ def test_a_refused_rerun_changes_nothing_in_the_run_folder(data_root, tmp_path, 
         (("seed=-1",), "0 <= seed < 2**63"),
         (("model=lstm", "trainer=cifar10_resnet20"), "model lstm takes text inputs, not image"),
         (("extraction.victim=/nonexistent.safetensors",), "extraction.victim: no checkpoint"),
+        (("device=bogus",), "device=bogus is not a device"),
+        (("trainer.optimizer.lr=-0.1",), "lr must be finite and > 0"),
     ],
 )
 def test_a_failed_training_run_leaves_no_litter(data_root, tmp_path, capsys, extra, words):
@@ -297,3 +313,13 @@ def test_figures_refuse_unreadable_tables_in_one_line(tmp_path, capsys, name, co
     code = render.main([name, "--out", str(tmp_path / "out" / "fig"), str(table)])
     assert code == 2 and words in one_line(capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
+
+
+def test_training_refuses_a_folder_that_is_not_a_run(data_root, tmp_path, capsys):
+    """Found: out_dir= (empty) trained into the working folder; a folder of notes was used."""
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run(train_app.main, *train_args(data_root, out), capsys=capsys)
+    assert code == 2 and "holds files that are not a training run's (notes.txt)" in one_line(err)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]

@@ -109,7 +109,8 @@ def test_a_signature_carries_a_content_id_checked_on_load(tmp_path):
         zest.Signature.load(path)
 
 
-def test_first_format_signatures_still_load(tmp_path):
+def test_first_format_signatures_without_an_id_are_refused(tmp_path):
+    """Format-1 files carry no content id: accepting them would let a changed file bypass it."""
     signature = zest.compute_signature(model(), grid_reference())
     meta = {"format": "zest-signature-1", "reference_id": signature.reference_id}
     meta["settings"] = signature.settings
@@ -121,7 +122,8 @@ def test_first_format_signatures_still_load(tmp_path):
             weights=signature.weights,
             offsets=signature.offsets,
         )
-    np.testing.assert_array_equal(zest.Signature.load(path).weights, signature.weights)
+    with pytest.raises(zest.ZestError, match="older zest, without a content id"):
+        zest.Signature.load(path)
 
 
 def _truncated(path: Path) -> None:

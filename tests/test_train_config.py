@@ -133,10 +133,22 @@ def test_pair_without_recipe_fails_with_hydra_message():
         _compose("dataset=cifar100", "model=resnet20", "out_dir=x")
 
 
-@pytest.mark.parametrize("override", ["seed=-1", "trainer.epochs=0", "trainer.batch_size=0"])
-def test_out_of_range_values_fail_before_any_work(override, tmp_path):
-    cfg = _compose(override, f"out_dir={tmp_path / 'run'}", "data_root=/nonexistent")
-    with pytest.raises(ValueError, match=r"need 0 <= seed < 2\*\*63"):
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        ("seed=-1", r"need 0 <= seed < 2\*\*63"),
+        ("trainer.epochs=0", "trainer.epochs must be >= 1, got 0"),
+        ("trainer.batch_size=0", "trainer.batch_size must be >= 1, got 0"),
+        ("trainer.optimizer.lr=-0.1", "lr must be finite and > 0"),
+        ("trainer.optimizer.lr=nan", "lr must be finite and > 0"),
+        ("trainer.optimizer.momentum=-1", "momentum must lie in"),
+        ("trainer.augment.crop_padding=-4", "crop_padding must be >= 0"),
+        ("out_dir=", "set out_dir"),
+    ],
+)
+def test_out_of_range_values_fail_before_any_work(override, words, tmp_path):
+    cfg = _compose(f"out_dir={tmp_path / 'run'}", "data_root=/nonexistent", override)
+    with pytest.raises(ValueError, match=words):
         train(cfg)
     assert not (tmp_path / "run").exists()
 

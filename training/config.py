@@ -7,6 +7,7 @@ unknown optimizer/scheduler name fails at compose time with Hydra's message, bef
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "TrainerConfig",
     "UnlearningConfig",
     "register_schema",
+    "trainer_problems",
 ]
 
 
@@ -148,3 +150,35 @@ def register_schema() -> None:
 
 
 register_schema()
+
+
+def trainer_problems(t: TrainerConfig) -> list[str]:
+    """What is wrong with a trainer's settings (every run with them would fail or train nonsense).
+
+    Checked by the training app before any data is loaded, and by the pipeline's plan.
+    """
+    o, s, a = t.optimizer, t.scheduler, t.augment
+
+    def finite(x) -> bool:
+        return isinstance(x, int | float) and math.isfinite(x)
+
+    checks = [
+        (t.epochs >= 1, f"trainer.epochs must be >= 1, got {t.epochs}"),
+        (t.batch_size >= 1, f"trainer.batch_size must be >= 1, got {t.batch_size}"),
+        (t.eval_batch_size >= 1, f"trainer.eval_batch_size must be >= 1, got {t.eval_batch_size}"),
+        (finite(o.lr) and o.lr > 0, f"trainer.optimizer.lr must be finite and > 0, got {o.lr}"),
+        (finite(o.momentum) and 0 <= o.momentum < 1,
+         f"trainer.optimizer.momentum must lie in [0, 1), got {o.momentum}"),
+        (finite(o.weight_decay) and o.weight_decay >= 0,
+         f"trainer.optimizer.weight_decay must be finite and >= 0, got {o.weight_decay}"),
+        (finite(s.gamma) and s.gamma > 0, f"trainer.scheduler.gamma must be > 0, got {s.gamma}"),
+        (s.step_size >= 1, f"trainer.scheduler.step_size must be >= 1, got {s.step_size}"),
+        (all(m >= 1 for m in s.milestones),
+         f"trainer.scheduler.milestones must be epochs >= 1, got {list(s.milestones)}"),
+        (a.crop_padding >= 0, f"trainer.augment.crop_padding must be >= 0, got {a.crop_padding}"),
+        (finite(a.rotation) and a.rotation >= 0,
+         f"trainer.augment.rotation must be finite and >= 0, got {a.rotation}"),
+        (t.grad_clip_norm is None or (finite(t.grad_clip_norm) and t.grad_clip_norm > 0),
+         f"trainer.grad_clip_norm must be null or > 0, got {t.grad_clip_norm}"),
+    ]  # fmt: skip
+    return [message for ok, message in checks if not ok]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import time
 import typing
 from collections.abc import Callable
@@ -28,7 +29,13 @@ from training.amnesiac import AmnesiacRecorder
 from training.app import record_run
 from training.augment import augment_images, normalize_images
 from training.checkpoint import save_model
-from training.config import OptimizerName, SchedulerName, TrainConfig, TrainerConfig
+from training.config import (
+    OptimizerName,
+    SchedulerName,
+    TrainConfig,
+    TrainerConfig,
+    trainer_problems,
+)
 from training.data import DATASET_DOMAINS, DataBundle, Split, load_dataset
 from training.errors import SettingsError
 from training.models import DOMAINS, build_model, check_model_options
@@ -85,13 +92,12 @@ def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
     cfg = as_train_config(cfg)
     out_dir, epochs = Path(cfg.out_dir), cfg.trainer.epochs
     t = cfg.trainer
-    if not 0 <= cfg.seed < 2**63 or min(t.epochs, t.batch_size, t.eval_batch_size) < 1:
-        raise SettingsError(
-            "need 0 <= seed < 2**63 and trainer.epochs, batch_size, eval_batch_size >= 1, got "
-            f"{cfg.seed}, {t.epochs}, {t.batch_size}, {t.eval_batch_size}"
-        )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise SettingsError(f"out_dir {out_dir} is a file, not a folder")
+    problems = trainer_problems(t)
+    if not 0 <= cfg.seed < 2**63:
+        problems.insert(0, f"need 0 <= seed < 2**63, got {cfg.seed}")
+    if problems:
+        raise SettingsError("; ".join(problems))
+    _check_out_dir(out_dir)
     save_epochs = checkpoint_epochs(cfg.save_epochs, epochs)
     check_model_options(cfg.model.arch, cfg.model.kwargs)
     check_variant(cfg)
@@ -282,6 +288,26 @@ def _pick_device(cfg: TrainConfig) -> torch.device:
         torch.backends.cudnn.deterministic = True
         torch.use_deterministic_algorithms(True, warn_only=True)
     return device
+
+
+# What a run folder may hold besides its own files: a partial run resumes, anything else is refused.
+_RUN_FILES = re.compile(r"\.hydra|train\.log|metrics\.json|resume\.pt|amnesiac\.safetensors|"
+                        r"epoch\d+\.safetensors|\..*\.tmp")  # fmt: skip
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """out_dir must be set, and be a new folder, an empty one or a run's (never a file)."""
+    if not str(out_dir) or str(out_dir) == ".":
+        raise SettingsError("set out_dir=<folder> (the run's own folder)")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SettingsError(f"out_dir {out_dir} is a file, not a folder")
+    foreign = [p.name for p in out_dir.iterdir() if not _RUN_FILES.fullmatch(p.name)] if (
+        out_dir.is_dir()) else []  # fmt: skip
+    if foreign:
+        raise SettingsError(
+            f"out_dir {out_dir} holds files that are not a training run's ({', '.join(foreign[:3])}"
+            f"{', ...' if len(foreign) > 3 else ''}): give a new or empty folder"
+        )
 
 
 def _check_domain(arch: str, domain: str | None) -> None:

@@ -24,7 +24,12 @@ def pick_device(name: str) -> torch.device:
     """`auto` -> cuda if available, else cpu; anything else is passed to torch.device."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as exc:
+        raise SettingsError(
+            f"device={name} is not a device: use auto, cpu, cuda or cuda:N"
+        ) from exc
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SettingsError(f"device={name} requested but CUDA is not available (use device=auto)")
     return device

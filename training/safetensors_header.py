@@ -76,7 +76,9 @@ def weights_only_reason(exc: Exception) -> str:
     marker = "WeightsUnpickler error:"
     if marker in text:
         text = text.split(marker, 1)[1].split(" was not an allowed global")[0]
-    return one_line(text, 160)
+    # torch's own advice (re-run with weights_only=False...) is what must not be done here
+    text = text.split(" Check the documentation")[0].split(" Re-running")[0]
+    return one_line(text.strip().rstrip("."), 120)
 
 
 def damaged(path: Path, detail: str) -> CheckpointError:

@@ -305,5 +305,8 @@ def relative_distance(d: float, unrelated_distances: Sequence[float]) -> float:
         raise ZestError("relative_distance needs at least one finite unrelated distance")
     mean = values.mean()
     if mean == 0.0:
-        raise ZestError("the unrelated distances average to 0: cannot scale by them")
+        raise ZestError(
+            "the unrelated distances average to 0: cannot scale by them (are the 'unrelated' "
+            "models copies of each other or of the compared model?)"
+        )
     return float(d) / float(mean)

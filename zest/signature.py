@@ -110,25 +110,26 @@ class Signature:
         """Read a signature written by `save`, checking its content id.
 
         Args:
-            path: A file written by `Signature.save` (files of the first format, which carry no
-                id, are read without that check).
+            path: A file written by `Signature.save`.
 
         Returns:
             The signature.
 
         Raises:
-            ZestError: The file is missing, damaged, not a zest signature, or its content does
-                not match its id.
+            ZestError: The file is missing, damaged, not a zest signature (or one of the first
+                format, without a content id), or its content does not match its id.
         """
         meta, arrays = load_npz(path, "signature", ("weights", "offsets", "intercepts"))
-        if meta.get("format") not in (_FORMAT, _FORMAT_WITHOUT_ID):
+        if meta.get("format") == _FORMAT_WITHOUT_ID:
+            raise ZestError(
+                f"{path} was written by an older zest, without a content id: compute it again"
+            )
+        if meta.get("format") != _FORMAT:
             raise ZestError(
                 f"{path}: unknown format {meta.get('format')!r} (not a zest signature)"
             )
         missing = [n for n in ("weights", "offsets") if n not in arrays]
-        missing += [k for k in ("reference_id", "settings") if k not in meta]
-        if meta["format"] == _FORMAT and "id" not in meta:
-            missing.append("id")
+        missing += [k for k in ("reference_id", "settings", "id") if k not in meta]
         if missing:
             raise ZestError(f"{path} is a damaged zest signature: it lacks {missing}")
         try:
@@ -141,7 +142,7 @@ class Signature:
             )
         except ZestError as exc:
             raise ZestError(f"{path} is a damaged zest signature: {exc}") from None
-        if meta["format"] == _FORMAT and signature.id != meta["id"]:
+        if signature.id != meta["id"]:
             raise ZestError(
                 f"{path}: content id {signature.id} != stored id {meta['id']} (the file was "
                 "changed after it was written); compute the signature again"

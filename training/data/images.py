@@ -15,6 +15,7 @@ options (per channel, in [0, 1] units) passed through in `info`.
 
 from __future__ import annotations
 
+import math
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -128,8 +129,10 @@ def _load_cifar(
 
 def _channel_triple(name: str, values: Sequence[float]) -> tuple[float, float, float]:
     triple = tuple(float(v) for v in values)
-    if len(triple) != 3 or (name == "std" and min(triple) <= 0):
-        raise SettingsError(f"{name} must be 3 per-channel values (std > 0), got {values!r}")
+    if len(triple) != 3 or not all(math.isfinite(v) for v in triple):
+        raise SettingsError(f"{name} must be 3 finite per-channel values, got {values!r}")
+    if name == "std" and min(triple) <= 0:
+        raise SettingsError(f"std must be > 0 in every channel, got {values!r}")
     return triple  # type: ignore[return-value]
 
 
