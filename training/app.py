@@ -85,6 +85,7 @@ def record_run(log_file: str | None = None) -> Path | None:
             logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
         )
         logging.getLogger().addHandler(handler)
+        _RUN["log_handler"] = handler
     return folder
 
 
@@ -139,6 +140,10 @@ def hydra_app(
                 raise SystemExit(2) from None
             raise
         finally:
+            handler = _RUN.get("log_handler")
+            if handler is not None:  # this run's log file (several runs in one process: tests)
+                logging.getLogger().removeHandler(handler)
+                handler.close()
             _RUN.clear()
 
     return main
