@@ -81,22 +81,22 @@ def check_settings(cfg) -> None:
         raise SettingsError("; ".join(problems))
 
 
+def _existing(path, setting: str, what: str, exists) -> Path:
+    if not path:
+        raise SettingsError(f"set {setting}=<{'path' if what == 'file' else what}>")
+    if not exists(Path(path)):
+        raise SettingsError(f"{setting}: no {what} at {path}")
+    return Path(path)
+
+
 def input_file(path, setting: str) -> Path:
     """`path` as a Path, refusing an unset setting or a file that is not there."""
-    if not path:
-        raise SettingsError(f"set {setting}=<path>")
-    if not Path(path).is_file():
-        raise SettingsError(f"{setting}: no file at {path}")
-    return Path(path)
+    return _existing(path, setting, "file", Path.is_file)
 
 
 def input_dir(path, setting: str) -> Path:
     """`path` as a Path, refusing an unset setting or a folder that is not there."""
-    if not path:
-        raise SettingsError(f"set {setting}=<folder>")
-    if not Path(path).is_dir():
-        raise SettingsError(f"{setting}: no folder at {path}")
-    return Path(path)
+    return _existing(path, setting, "folder", Path.is_dir)
 
 
 def output_file(path, setting: str) -> Path:

@@ -28,7 +28,6 @@ import json
 import math
 import os
 import pickle
-import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -56,6 +55,7 @@ from training.safetensors_header import (
     read_start,
     weights_only_reason,
 )  # fmt: skip
+from zest.storage import atomic_write
 
 __all__ = [
     "CheckpointError",
@@ -81,16 +81,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: f.write(data))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -297,12 +297,13 @@ _RUN_FILES = re.compile(r"\.hydra|train\.log|metrics\.json|resume\.pt|amnesiac\.
 
 def _check_out_dir(out_dir: Path) -> None:
     """out_dir must be set, and be a new folder, an empty one or a run's (never a file)."""
-    if not str(out_dir) or str(out_dir) == ".":
+    if str(out_dir) == ".":  # out_dir= (empty): the working folder
         raise SettingsError("set out_dir=<folder> (the run's own folder)")
-    if out_dir.exists() and not out_dir.is_dir():
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
         raise SettingsError(f"out_dir {out_dir} is a file, not a folder")
-    foreign = [p.name for p in out_dir.iterdir() if not _RUN_FILES.fullmatch(p.name)] if (
-        out_dir.is_dir()) else []  # fmt: skip
+    foreign = [p.name for p in out_dir.iterdir() if not _RUN_FILES.fullmatch(p.name)]
     if foreign:
         raise SettingsError(
             f"out_dir {out_dir} holds files that are not a training run's ({', '.join(foreign[:3])}"

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, ZestError
-from .storage import load_npz, save_npz
+from .storage import load_npz, rebuild, save_npz
 
 _FORMAT = "zest-reference-1"
 _ARRAYS = ("inputs", "baseline", "segments", "masks", "offsets")
@@ -212,13 +212,5 @@ class Reference:
         missing += [k for k in ("domain", "options", "id") if k not in meta]
         if missing:
             raise ZestError(f"{path} is a damaged zest reference: it lacks {missing}")
-        try:
-            reference = cls(domain=meta["domain"], options=meta["options"], **arrays)
-        except ZestError as exc:
-            raise ZestError(f"{path} is a damaged zest reference: {exc}") from None
-        if reference.id != meta["id"]:
-            raise ZestError(
-                f"{path}: content id {reference.id} != stored id {meta['id']} (the file was "
-                "changed after it was written); build the reference again"
-            )
-        return reference
+        build = lambda: cls(domain=meta["domain"], options=meta["options"], **arrays)  # noqa: E731
+        return rebuild(path, "reference", build, meta["id"], "build the reference again")

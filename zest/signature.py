@@ -18,7 +18,7 @@ from .errors import PredictionError, ZestError
 from .perturb import Perturber
 from .reference import Reference, digest_array
 from .solvers import operators, resolve_solver
-from .storage import load_npz, save_npz
+from .storage import load_npz, rebuild, save_npz
 
 OUTPUTS = ("logits", "probabilities")
 _FORMAT = "zest-signature-2"  # with a content id
@@ -132,22 +132,9 @@ class Signature:
         missing += [k for k in ("reference_id", "settings", "id") if k not in meta]
         if missing:
             raise ZestError(f"{path} is a damaged zest signature: it lacks {missing}")
-        try:
-            signature = cls(
-                arrays["weights"],
-                arrays["offsets"],
-                meta["reference_id"],
-                arrays.get("intercepts"),
-                meta["settings"],
-            )
-        except ZestError as exc:
-            raise ZestError(f"{path} is a damaged zest signature: {exc}") from None
-        if signature.id != meta["id"]:
-            raise ZestError(
-                f"{path}: content id {signature.id} != stored id {meta['id']} (the file was "
-                "changed after it was written); compute the signature again"
-            )
-        return signature
+        w, o, i = arrays["weights"], arrays["offsets"], arrays.get("intercepts")
+        build = lambda: cls(w, o, meta["reference_id"], i, meta["settings"])  # noqa: E731
+        return rebuild(path, "signature", build, meta["id"], "compute the signature again")
 
 
 def _placement(predict, device, dtype) -> tuple[torch.device, torch.dtype | None]:

@@ -13,11 +13,29 @@ import os
 import uuid
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from .errors import ZestError
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call `write(file)` on a temporary file beside `path`, flush it to disk, then move it into
+    place with one `os.replace`; on any failure the temporary file is removed and `path` is left
+    as it was. The temporary file is named `.<name>.<random>.tmp`; `path`'s folder must exist."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def save_npz(path: str | os.PathLike, meta: dict, arrays: dict, *, compressed: bool) -> None:
@@ -36,17 +54,29 @@ def save_npz(path: str | os.PathLike, meta: dict, arrays: dict, *, compressed: b
     path = Path(path)
     if not path.parent.is_dir():
         raise ZestError(f"cannot write {path}: no folder {path.parent}")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     save = np.savez_compressed if compressed else np.savez
+    atomic_write(
+        path, lambda f: save(f, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+    )
+
+
+def rebuild(path, kind: str, build: Callable[[], Any], stored_id: str, remedy: str) -> Any:
+    """`build()` the object a file describes, then check its content id against the stored one.
+
+    Raises:
+        ZestError: the arrays do not make a valid object (damaged), or its content id differs
+            from `stored_id` (the file was changed after it was written; `remedy` says what to do).
+    """
     try:
-        with open(tmp, "xb") as f:
-            save(f, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        obj = build()
+    except ZestError as exc:
+        raise ZestError(f"{path} is a damaged zest {kind}: {exc}") from None
+    if obj.id != stored_id:
+        raise ZestError(
+            f"{path}: content id {obj.id} != stored id {stored_id} (the file was changed after "
+            f"it was written); {remedy}"
+        )
+    return obj
 
 
 def load_npz(path: str | os.PathLike, kind: str, names: tuple[str, ...]) -> tuple[dict, dict]:

@@ -15,7 +15,6 @@ all on one reference set, a `Verdict` reports:
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .distance import Metric, check_comparable, relative_distance, weights_distance
+from .domains import check_count
 from .errors import ZestError, ZestWarning
 from .signature import Signature
 
@@ -118,12 +118,7 @@ def verdict(
     """
     if not independent_pairs:
         raise ZestError("verdict needs at least one independent pair")
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, numbers.Integral):
-        raise ZestError(f"n_bootstrap must be an integer >= 1, got {n_bootstrap!r}")
-    if n_bootstrap < 1:
-        raise ZestError(
-            f"n_bootstrap must be >= 1 (replicates of the interval), got {n_bootstrap}"
-        )
+    n_bootstrap = check_count(n_bootstrap, "n_bootstrap", 1)
     if not 0.0 < confidence < 1.0:
         raise ZestError(f"confidence must lie in (0, 1), got {confidence}")
     n = len(independent_pairs)
