@@ -6,7 +6,7 @@
     snakemake --cores all --config scale=smoke overrides='[reference.num_samples=128]'   # an ablation
     snakemake --cores all --config scale=mini plan='[seeds=[0,1,2],data.root=/path]'   # the plan itself
 
---config keys: scale, overrides, train_overrides, plan (experiments/plan.py CONFIG_KEYS; others are refused).
+--config keys: scale, overrides, train_overrides, plan (pipeline/plan.py CONFIG_KEYS; others are refused).
 
 Settings live in conf/ (Hydra); this file only wires paths together. See README.md and docs/.
 """
@@ -15,7 +15,7 @@ import sys
 
 from snakemake.logging import logger
 
-from experiments.plan import plan_from_config
+from pipeline.plan import plan_from_config
 from training.errors import UserError
 
 try:  # the --config keys and the whole plan are checked before anything is planned or written
@@ -31,12 +31,12 @@ ROOT = PLAN.root  # references, signatures, distances, figures
 MODELS = PLAN.models_root  # data and models (shared by the zest ablations of a scale)
 
 
-include: "rules/common.smk"
-include: "rules/data.smk"
-include: "rules/train.smk"
-include: "rules/zest.smk"
-include: "rules/section5.smk"
-include: "rules/figures.smk"
+include: "pipeline/rules/common.smk"
+include: "pipeline/rules/data.smk"
+include: "pipeline/rules/train.smk"
+include: "pipeline/rules/zest.smk"
+include: "pipeline/rules/section5.smk"
+include: "pipeline/rules/figures.smk"
 
 
 rule all:

@@ -2,7 +2,7 @@
 
 One test per finding of the bad-input review of the pipeline: each asserts the exit status (or the
 exception, for the pure functions), the words of the message a user needs, and that nothing was
-written. Most call `experiments.plan` directly; the `--config` key check and the message format
+written. Most call `pipeline.plan` directly; the `--config` key check and the message format
 run the real `snakemake` CLI (about 2 s each: the plan fails before the DAG is built).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.plan import CONFIG_KEYS, PlanError, cli_list, load_plan, plan_from_config
+from pipeline.plan import CONFIG_KEYS, PlanError, cli_list, load_plan, plan_from_config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from experiments.plan import SCALES, PlanError, cli_list, compose, load_plan, slug
+from pipeline.apps import compose
+from pipeline.plan import SCALES, PlanError, cli_list, load_plan, slug
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from pipeline.apps import CONF_DIR, check_apps, compose
 from training.errors import SettingsError
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 SCALES = ("smoke", "mini", "paper")
 
 
@@ -108,21 +108,6 @@ CONFIG_KEYS = {
 # RandomState (the reference builder's `reference.seed`) < 2**32, the narrowest of the seeding
 # functions the pipeline uses; seeds also land in int64 table columns.
 SEED_LIMIT = 2**32
-
-
-def compose(config_name: str, overrides: list[str]):
-    """Compose one of the apps' Hydra configs exactly as the app will see it."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    import experiments.config  # noqa: F401  (registers zest_schema)
-    import training.config  # noqa: F401  (registers train_schema)
-    import training.prepare_data  # noqa: F401  (registers data_schema)
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        return hydra_compose(config_name=config_name, overrides=list(overrides))
 
 
 def cli_list(value) -> list[str]:
@@ -410,7 +395,10 @@ def load_plan(
         _ = plan.num_reference
     except Exception as err:
         raise PlanError(f"invalid override: {err}") from None
-    _check_apps(train_configs, zest_configs)
+    try:
+        check_apps(train_configs, zest_configs)
+    except SettingsError as err:
+        raise PlanError(str(err)) from None
     return plan
 
 
@@ -477,34 +465,3 @@ def _check_spec(spec: PipelineSchema) -> None:
             problems.append(f"{name} must be >= 1, got {value}")
     if problems:
         raise PlanError("; ".join(problems))
-
-
-def _check_apps(train_configs: dict, zest_configs: dict) -> None:
-    """Refuse composed app settings with which every job of a kind would fail, naming the datasets
-    concerned when the problem is not everyone's."""
-    where: dict[str, list[str]] = {}
-    for d in zest_configs:
-        for message in [*_train_problems(train_configs[d]), *_zest_problems(zest_configs[d])]:
-            where.setdefault(message, []).append(d)
-    if where:
-        raise PlanError(
-            "; ".join(
-                m if len(ds) == len(zest_configs) else f"{m} ({', '.join(ds)})"
-                for m, ds in where.items()
-            )
-        )
-
-
-def _train_problems(cfg) -> list[str]:
-    """Every training job refuses these (training.loop.train)."""
-    from training.config import TrainerConfig, trainer_problems
-
-    return trainer_problems(OmegaConf.to_object(OmegaConf.merge(
-        OmegaConf.structured(TrainerConfig), cfg.trainer)))  # fmt: skip
-
-
-def _zest_problems(cfg) -> list[str]:
-    """Every reference, signature or distance job of a dataset fails on these."""
-    from experiments.checks import settings_problems
-
-    return settings_problems(cfg)

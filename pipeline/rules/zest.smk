@@ -22,7 +22,7 @@ rule build_reference:
             f"reference.points={w.refset.replace('-', '_')}",
         ),
     conda:
-        "../environment.yml"
+        "../../environment.yml"
     shell:
         "python -m experiments.build_reference {params.args} > {log} 2>&1"
 
@@ -59,7 +59,7 @@ for _ds, _family, _recipes, _refsets, _epochs in signature_families():
             # evaluated now, while `_ds` and `_epochs` hold this rule's values
             fixed=hydra_args(f"dataset={_ds}", f"epochs={as_list(_epochs)}", *PLAN.zest_args(_ds)),
         conda:
-            "../environment.yml"
+            "../../environment.yml"
         shell:
             "python -m experiments.compute_signatures {params.fixed} {params.args} > {log} 2>&1"
 
@@ -87,7 +87,7 @@ rule predict_labels:
             *PLAN.zest_args(w.dataset),
         ),
     conda:
-        "../environment.yml"
+        "../../environment.yml"
     shell:
         "python -m experiments.predict_labels {params.args} > {log} 2>&1"
 
@@ -115,6 +115,6 @@ rule compute_distances:
             *PLAN.zest_args(w.dataset),
         ),
     conda:
-        "../environment.yml"
+        "../../environment.yml"
     shell:
         "python -m experiments.compute_distances {params.args} > {log} 2>&1"

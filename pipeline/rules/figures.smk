@@ -38,7 +38,7 @@ for _name, _inputs in FIGURES.items():
         input:
             _inputs,
         output:
-            pdf=report(f"{ROOT}/figures/{_name}.pdf", caption=f"../figures/captions/{_name}.rst",
+            pdf=report(f"{ROOT}/figures/{_name}.pdf", caption=f"../../figures/captions/{_name}.rst",
                        category="Figures"),
             png=f"{ROOT}/figures/{_name}.png",
         log:
@@ -52,7 +52,7 @@ for _name, _inputs in FIGURES.items():
             note=hydra_args(NOTE),
         localrule: True
         conda:
-            "../environment.yml"
+            "../../environment.yml"
         shell:
             "python -m figures.render {params.name} --out {params.out} --k {params.k} "
             "--note {params.note} {input} > {log} 2>&1"
@@ -66,7 +66,7 @@ for _name, _inputs in TABLES.items():
         input:
             _inputs,
         output:
-            csv=report(f"{ROOT}/tables/{_name}.csv", caption=f"../figures/captions/{_name}.rst",
+            csv=report(f"{ROOT}/tables/{_name}.csv", caption=f"../../figures/captions/{_name}.rst",
                        category="Tables"),
             md=f"{ROOT}/tables/{_name}.md",
             tex=f"{ROOT}/tables/{_name}.tex",
@@ -80,7 +80,7 @@ for _name, _inputs in TABLES.items():
             k=PLAN.spec.epochs_study.k,
         localrule: True
         conda:
-            "../environment.yml"
+            "../../environment.yml"
         shell:
             "python -m figures.render {params.name} --out {params.out} --k {params.k} {input} "
             "> {log} 2>&1"
@@ -91,7 +91,7 @@ rule render_table_accuracy:
         [metrics_json(d, s) for d in PLAN.datasets for s in PLAN.spec.seeds],
     output:
         csv=report(f"{ROOT}/tables/table_accuracy.csv",
-                   caption="../figures/captions/table_accuracy.rst", category="Tables"),
+                   caption="../../figures/captions/table_accuracy.rst", category="Tables"),
         md=f"{ROOT}/tables/table_accuracy.md",
         tex=f"{ROOT}/tables/table_accuracy.tex",
     log:
@@ -102,7 +102,7 @@ rule render_table_accuracy:
         out=lambda w, output: os.path.splitext(output.csv)[0],
     localrule: True
     conda:
-        "../environment.yml"
+        "../../environment.yml"
     shell:
         "python -m figures.render table_accuracy --out {params.out} {input} > {log} 2>&1"
 

@@ -26,6 +26,6 @@ rule train_model:
             f"save_epochs={as_list(PLAN.save_epochs(w.dataset))}",
         ),
     conda:
-        "../environment.yml"
+        "../../environment.yml"
     shell:
         "python -m training.train {params.args} > {log} 2>&1"

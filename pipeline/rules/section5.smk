@@ -30,7 +30,7 @@ rule train_extracted_model:
             f"extraction.mode={w.mode}",
         ),
     conda:
-        "../environment.yml"
+        "../../environment.yml"
     shell:
         "python -m training.train {params.args} > {log} 2>&1"
 
@@ -58,7 +58,7 @@ rule train_exactly_unlearned_model:
             f"unlearning.forget_points={PLAN.num_reference}",
         ),
     conda:
-        "../environment.yml"
+        "../../environment.yml"
     shell:
         "python -m training.train {params.args} > {log} 2>&1"
 
@@ -84,7 +84,7 @@ rule unlearn_model:
             f"run_dir={os.path.dirname(output[0])}",
         ),
     conda:
-        "../environment.yml"
+        "../../environment.yml"
     shell:
         "python -m experiments.unlearn {params.args} > {log} 2>&1"
 
@@ -114,6 +114,6 @@ rule compute_suspect_distances:
             *PLAN.zest_args(w.dataset),
         ),
     conda:
-        "../environment.yml"
+        "../../environment.yml"
     shell:
         "python -m experiments.compute_distances {params.args} > {log} 2>&1"

@@ -19,6 +19,6 @@ rule prepare_data:
             *PLAN.data_args(w.dataset),
         ),
     conda:
-        "../environment.yml"
+        "../../environment.yml"
     shell:
         "python -m training.prepare_data {params.args} > {log} 2>&1"
