@@ -18,7 +18,9 @@ from typing import Any, BinaryIO
 __all__ = ["atomic_write", "atomic_write_json", "atomic_write_tsv"]
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str | Callable[[BinaryIO], object]) -> Path:
+def atomic_write(
+    path: str | os.PathLike, data: bytes | str | Callable[[BinaryIO], object]
+) -> Path:
     """Write `data` (bytes, text as UTF-8, or a function that writes to a binary file) to `path`.
 
     The folder is created if needed; the temporary file `.<name>.<random>.tmp` gets the umask's
