@@ -14,7 +14,7 @@ QUIET_PIP := 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip $(QUIET_PIP)
-	$(BIN)/pip install --quiet -e '.[test,slurm]' $(QUIET_PIP)
+	$(BIN)/pip install --quiet -e '.[pipeline,test,slurm]' $(QUIET_PIP)
 	$(BIN)/python -c "import zest, training, torch, torchvision, torchaudio, snakemake, hydra"
 	touch $(STAMP)
 
