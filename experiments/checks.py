@@ -14,7 +14,7 @@ from pathlib import Path
 import zest
 from experiments.common import segmenter
 from training.checkpoint import read_meta
-from training.data import DATASET_DOMAINS
+from training.data import DATASETS
 from training.errors import SettingsError
 from training.models import DOMAINS
 
@@ -35,38 +35,55 @@ def _choice(value, name: str, choices) -> str | None:
 
 
 def settings_problems(cfg) -> list[str]:
-    """What is wrong with Zest settings (conf/zest.yaml) that would fail later or mean nothing."""
-    r, s, d = cfg.reference, cfg.signature, cfg.distance
-    found = [
-        _choice(r.points, "reference.points", ("train_first", "train_random")),
-        _count(r.num_points, "reference.num_points", 1),
-        _count(r.num_samples, "reference.num_samples (L, row 0 is the unperturbed input)", 2),
-        _count(r.seed, "reference.seed", 0) or (
-            f"reference.seed must be below 2**32, got {r.seed}" if r.seed >= 2**32 else None
-        ),
-        _choice(r.image.segmenter, "reference.image.segmenter", SEGMENTERS),
-        _choice(r.image.fill, "reference.image.fill", ("zero", "mean")),
-        _choice(r.text.mask, "reference.text.mask", ("unk", "pad")),
-        _choice(r.text.features, "reference.text.features", ("position", "token")),
-        _count(r.audio.num_segments, "reference.audio.num_segments", 1),
-        None if s.batch_size is None else _count(s.batch_size, "signature.batch_size", 1),
-        _choice(s.solver, "signature.solver", ("ols", "lime")),
-        _choice(s.output, "signature.output", ("logits", "probabilities")),
-        None if d.metrics else "distance.metrics must name at least one metric",
-        *(_choice(metric, "distance.metrics", zest.METRICS) for metric in d.metrics),
-        _choice(d.align, "distance.align", ALIGNMENTS),
-        _count(d.n_bootstrap, "distance.n_bootstrap", 1),
-        _choice(cfg.compare.metric, "compare.metric", zest.METRICS),
-        _count(cfg.compare.n_bootstrap, "compare.n_bootstrap", 1),
-        _count(cfg.boundary.num_points, "boundary.num_points", 1),
-        _count(cfg.predictions.num_points, "predictions.num_points", 1),
-        None if cfg.threads is None else _count(cfg.threads, "threads", 1),
-    ]  # fmt: skip
-    if r.image.segmenter in SEGMENTERS:
-        try:
-            segmenter(r.image)
-        except Exception as err:  # options the segmenter refuses
-            found.append(f"reference.image: {err}")
+    """What is wrong with an app's settings that would fail later or mean nothing.
+
+    Works on any app's composed config (conf/<app>.yaml): only the sections it has are checked.
+    """
+    found: list[str | None] = []
+    if "reference" in cfg:
+        r = cfg.reference
+        found += [
+            _choice(r.points, "reference.points", ("train_first", "train_random")),
+            _count(r.num_points, "reference.num_points", 1),
+            _count(r.num_samples, "reference.num_samples (L, row 0 is the unperturbed input)", 2),
+            _count(r.seed, "reference.seed", 0) or (
+                f"reference.seed must be below 2**32, got {r.seed}" if r.seed >= 2**32 else None
+            ),
+            _choice(r.image.segmenter, "reference.image.segmenter", SEGMENTERS),
+            _choice(r.image.fill, "reference.image.fill", ("zero", "mean")),
+            _choice(r.text.mask, "reference.text.mask", ("unk", "pad")),
+            _choice(r.text.features, "reference.text.features", ("position", "token")),
+            _count(r.audio.num_segments, "reference.audio.num_segments", 1),
+        ]  # fmt: skip
+        if r.image.segmenter in SEGMENTERS:
+            try:
+                segmenter(r.image)
+            except Exception as err:  # options the segmenter refuses
+                found.append(f"reference.image: {err}")
+    if "signature" in cfg:
+        s = cfg.signature
+        found += [
+            None if s.batch_size is None else _count(s.batch_size, "signature.batch_size", 1),
+            _choice(s.solver, "signature.solver", ("ols", "lime")),
+            _choice(s.output, "signature.output", ("logits", "probabilities")),
+        ]
+    if "distance" in cfg:
+        d = cfg.distance
+        found += [
+            None if d.metrics else "distance.metrics must name at least one metric",
+            *(_choice(metric, "distance.metrics", zest.METRICS) for metric in d.metrics),
+            _choice(d.align, "distance.align", ALIGNMENTS),
+            _count(d.n_bootstrap, "distance.n_bootstrap", 1),
+        ]
+    if "compare" in cfg:
+        found += [
+            _choice(cfg.compare.metric, "compare.metric", zest.METRICS),
+            _count(cfg.compare.n_bootstrap, "compare.n_bootstrap", 1),
+        ]
+    if "predictions" in cfg:
+        found.append(_count(cfg.predictions.num_points, "predictions.num_points", 1))
+    if "threads" in cfg and cfg.threads is not None:
+        found.append(_count(cfg.threads, "threads", 1))
     return [problem for problem in found if problem]
 
 
@@ -128,7 +145,7 @@ class Task:
 
 def dataset_task(name: str) -> Task:
     """The task of a dataset's models (its class count depends on its options: not checked)."""
-    return Task(DATASET_DOMAINS[name], name, None)
+    return Task(DATASETS[name].domain, name, None)
 
 
 def model_task(path) -> Task:

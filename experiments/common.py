@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import zest
 from training.augment import normalize_images
-from training.checkpoint import atomic_write_bytes, load_model
+from training.checkpoint import load_model
 from training.data import DataBundle, load_dataset
 from training.errors import SettingsError
 
@@ -181,10 +180,3 @@ __all__ = [
 def batched_scores(model, inputs: torch.Tensor, device, batch_size: int = 1024) -> torch.Tensor:
     """The model's scores on `inputs`, queried `batch_size` rows at a time, gathered on the CPU."""
     return torch.cat([model(chunk.to(device)).cpu() for chunk in inputs.split(batch_size)])
-
-
-def write_tsv(table, path) -> None:
-    """A DataFrame as a tab-separated file, written atomically."""
-    buffer = io.StringIO()
-    table.to_csv(buffer, sep="\t", index=False)
-    atomic_write_bytes(path, buffer.getvalue().encode())

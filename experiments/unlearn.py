@@ -19,15 +19,16 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-import training.unlearning  # noqa: F401  (registers unlearn_schema)
+import training.recipes.unlearning  # noqa: F401  (registers unlearn_schema)
 from experiments.checks import input_dir, output_file
 from experiments.common import load_data
 from training.app import hydra_app
-from training.checkpoint import atomic_write_json, save_model
+from training.checkpoint import save_model
 from training.errors import SettingsError
+from training.files import atomic_write_json
+from training.recipes.unlearning import accuracies, amnesiac_unlearn, repair
 from training.rundir import METRICS
 from training.runtime import pick_device, set_threads
-from training.unlearning import accuracies, amnesiac_unlearn, repair
 
 log = logging.getLogger(__name__)
 

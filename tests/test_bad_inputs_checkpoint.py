@@ -18,17 +18,11 @@ from safetensors.torch import load_file, save_file
 
 import training.config  # noqa: F401  (registers train_schema)
 import training.loop
-from training.checkpoint import (
-    CheckpointError,
-    load_model,
-    load_resume,
-    read_meta,
-    save_model,
-    save_resume,
-)
+from training.checkpoint import CheckpointError, load_model, read_meta, save_model
 from training.errors import UserError
 from training.models import build_model
 from training.models.meta import build_on_meta  # shapes without memory
+from training.resume import load_resume, save_resume
 from training.rundir import RESUME, RunExistsError, RunFolder
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
@@ -392,7 +386,7 @@ def test_training_stops_on_a_bad_resume_state_before_any_work(tmp_path, monkeypa
 
 
 def test_a_damaged_amnesiac_record_is_a_checkpoint_error(tmp_path):
-    from training.amnesiac import read_amnesiac
+    from training.recipes.amnesiac import read_amnesiac
 
     path = tmp_path / "amnesiac.safetensors"
     tensors = {"w": torch.zeros(64, 64)}

@@ -9,16 +9,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from training.checkpoint import (
-    CheckpointError,
-    atomic_write_bytes,
-    load_model,
-    load_resume,
-    read_meta,
-    save_model,
-    save_resume,
-)
+from training.checkpoint import CheckpointError, load_model, read_meta, save_model
+from training.files import atomic_write
 from training.models import build_model
+from training.resume import load_resume, save_resume
 
 META = {
     "arch": "resnet20",
@@ -89,14 +83,14 @@ def test_save_model_requires_arch_and_classes(tmp_path):
 
 def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):
     path = tmp_path / "metrics.json"
-    atomic_write_bytes(path, b"old")
+    atomic_write(path, b"old")
 
     def fail(*args):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
-        atomic_write_bytes(path, b"new")
+        atomic_write(path, b"new")
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 

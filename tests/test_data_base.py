@@ -9,7 +9,7 @@ from training.data import DATASETS, DataBundle, DataError, Split, load_dataset
 
 
 def test_datasets_listed():
-    assert DATASETS == ("cifar10", "cifar100", "ag_news", "speech_commands")
+    assert tuple(DATASETS) == ("cifar10", "cifar100", "ag_news", "speech_commands")
 
 
 def test_split_checks_shapes_and_dtype():

@@ -15,13 +15,13 @@ from safetensors.torch import load_file
 import training.config  # noqa: F401  (registers train_schema)
 import training.loop
 from experiments.unlearn import unlearn
-from training.amnesiac import read_amnesiac, window_updates
 from training.checkpoint import load_model
 from training.data import Split, load_dataset
 from training.loop import train
+from training.recipes.amnesiac import read_amnesiac, window_updates
+from training.recipes.unlearning import amnesiac_unlearn, forget_set_accuracy
 from training.rundir import RunFolder
 from training.runtime import epoch_generator
-from training.unlearning import amnesiac_unlearn, forget_set_accuracy
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 N_TRAIN = 200  # generated_root("cifar10", n_train=20, ...): 20 per class
@@ -59,7 +59,7 @@ def data_root(generated_root) -> Path:
 def _log_every_step(monkeypatch) -> list[dict[str, torch.Tensor]]:
     """Hook the optimizer's step: the list gets every step's parameter update (float64)."""
     deltas: list[dict[str, torch.Tensor]] = []
-    real = training.loop._make_optimizer
+    real = training.loop.make_optimizer
 
     def make(trainer, model):
         opt, params, before = real(trainer, model), dict(model.named_parameters()), {}
@@ -74,7 +74,7 @@ def _log_every_step(monkeypatch) -> list[dict[str, torch.Tensor]]:
         opt.register_step_post_hook(difference)
         return opt
 
-    monkeypatch.setattr(training.loop, "_make_optimizer", make)
+    monkeypatch.setattr(training.loop, "make_optimizer", make)
     return deltas
 
 

@@ -32,8 +32,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import MissingMandatoryValue
 
 import zest
-from training.checkpoint import atomic_write_bytes
 from training.errors import UserError
+from training.files import atomic_write
 
 __all__ = ["DeferRunFolder", "REPORTED", "hydra_app", "record_run"]
 
@@ -78,7 +78,7 @@ def record_run(log_file: str | None = None) -> Path | None:
             ("hydra.yaml", hydra_cfg),
             ("overrides.yaml", HydraConfig.get().overrides.task),
         ):
-            atomic_write_bytes(folder / name, OmegaConf.to_yaml(node).encode())
+            atomic_write(folder / name, OmegaConf.to_yaml(node))
     if log_file is not None:
         handler = logging.FileHandler(run_dir / log_file, mode="a", encoding="utf-8")
         handler.setFormatter(

@@ -1,15 +1,10 @@
-"""Self-describing model checkpoints and the resume state, both loaded without running code.
+"""Self-describing model checkpoints, loaded without running code.
 
-- `epoch{E}.safetensors`: the model's tensors, with the metadata needed to rebuild it
-  (architecture, number of classes, model kwargs, input normalization, dataset, domain, epoch, ...)
-  stored as JSON under the `zest` key of the safetensors header. `load_model` rebuilds it with
-  `build_model`.
-- `resume.pt`: optimizer/scheduler/RNG state and the run's history, a plain dict of tensors and
-  Python primitives saved with `torch.save` and read back with `torch.load(weights_only=True)`,
-  which refuses any pickled object that is not such a primitive (no code runs).
-
-Every file is written atomically: to a temporary file in the same folder, flushed, then moved into
-place with `os.replace`, so a killed process leaves either the old file or the new one.
+`epoch{E}.safetensors` holds the model's tensors, with the metadata needed to rebuild it
+(architecture, number of classes, model kwargs, input normalization, dataset, domain, epoch, ...)
+stored as JSON under the `zest` key of the safetensors header. `load_model` rebuilds it with
+`build_model`. (The resume state, `resume.pt`, is training.resume's.) Files are written atomically
+(training.files), so a killed process leaves either the old file or the new one.
 
 Nothing in a file is trusted before it is checked: `read_meta` parses the safetensors header itself
 (tensor names, dtypes, shapes, offsets; no tensor data), checks that the file holds all the data its
@@ -23,12 +18,9 @@ or refused as a pickle that was never run.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -38,55 +30,26 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
-from training.data import DATASET_DOMAINS
+from training.data.registry import DATASETS
+from training.files import atomic_write
 from training.models import ARCHS, DOMAINS, build_model, check_model_options
 from training.models.meta import TooManyTensors, build_on_meta
 from training.safetensors_header import (
     DTYPES,
-    RESTART,
     CheckpointError,
     check_file,
     damaged,
-    damaged_resume,
     foreign,
     is_int,
     one_line,
     read_header,
-    read_start,
-    weights_only_reason,
-)  # fmt: skip
-from zest.storage import atomic_write
+)
 
-__all__ = [
-    "CheckpointError",
-    "atomic_write_bytes",
-    "atomic_write_json",
-    "load_model",
-    "load_resume",
-    "read_meta",
-    "save_model",
-    "save_resume",
-]
+__all__ = ["CheckpointError", "load_model", "read_meta", "save_model"]
 
 META_KEY = "zest"
 FORMAT_VERSION = 1
 _REQUIRED = ("arch", "num_classes")
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to `path` atomically (temp file in the same folder, fsync, `os.replace`).
-
-    The temp file is created like any new file (permissions from the umask), named
-    `.<name>.<random>.tmp`, and removed if anything fails.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: f.write(data))
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write `obj` as indented JSON to `path` atomically."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
 
 
 def save_model(path: str | os.PathLike, model: nn.Module, meta: dict[str, Any]) -> None:
@@ -110,7 +73,7 @@ def save_model(path: str | os.PathLike, model: nn.Module, meta: dict[str, Any]) 
     except TypeError as exc:
         raise ValueError(f"checkpoint metadata is not JSON-serializable: {exc}") from None
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    atomic_write_bytes(path, save_safetensors_bytes(tensors, metadata=header))
+    atomic_write(path, save_safetensors_bytes(tensors, metadata=header))
 
 
 def read_meta(path: str | os.PathLike) -> dict[str, Any]:
@@ -175,54 +138,6 @@ def load_model(
     return model.to(device).eval(), meta
 
 
-def save_resume(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Save the resume state (tensors, numbers, strings, lists, dicts only) atomically."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_resume(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a resume state with `torch.load(weights_only=True)`: arbitrary pickles are refused.
-
-    Raises:
-        CheckpointError: missing file; damaged (empty or truncated); a file holding anything but
-            tensors and primitives (refused: a crafted pickle's code never runs); or not a resume
-            state at all. The message says to delete the file to restart the run.
-    """
-    path = Path(path)
-    check_file(path)
-    head = read_start(path, 8)
-    zip_magic = b"PK\x03\x04"
-    if not head:
-        raise damaged_resume(path, "the file is empty")
-    if zip_magic.startswith(head[:4]) and (len(head) < 4 or not zipfile.is_zipfile(path)):
-        raise damaged_resume(path, "the torch.save archive lacks its end (central directory)")
-    if not head.startswith((zip_magic, b"\x80")):
-        raise CheckpointError(
-            f"refusing to load {path}: not a resume state of this project (not a torch.save "
-            f"archive). {RESTART}"
-        )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"refusing to load {path}: it is not a plain resume state (torch.load with "
-            f"weights_only=True rejected it, so none of its code ran: {weights_only_reason(exc)}). "
-            f"{RESTART}"
-        ) from None
-    except OSError as exc:
-        raise CheckpointError(f"cannot read {path} ({one_line(exc)}); is it readable?") from None
-    except Exception as exc:  # any failure to parse an untrusted file
-        raise damaged_resume(path, f"torch.load cannot read it: {one_line(exc)}") from None
-    if not isinstance(state, dict):
-        raise CheckpointError(
-            f"refusing to load {path}: not a resume state of this project (it holds a "
-            f"{type(state).__name__}, not a dict). {RESTART}"
-        )
-    return state
-
-
 def _read_checked(path: Path) -> tuple[dict[str, Any], dict[str, tuple[str, tuple[int, ...]]]]:
     """(checked metadata, tensor name -> (safetensors dtype, shape)) of a checkpoint."""
     check_file(path)
@@ -277,9 +192,9 @@ def _meta_problem(meta: Any) -> str | None:
     dataset = meta.get("dataset")
     if dataset is not None and not isinstance(dataset, str):
         return f"dataset must be a name, got {dataset!r}"
-    if dataset in DATASET_DOMAINS and DATASET_DOMAINS[dataset] != domain:
+    if dataset in DATASETS and DATASETS[dataset].domain != domain:
         return (
-            f"its metadata says dataset {dataset!r} ({DATASET_DOMAINS[dataset]}), but {arch} "
+            f"its metadata says dataset {dataset!r} ({DATASETS[dataset].domain}), but {arch} "
             f"takes {domain} inputs"
         )
     classes = meta.get("classes")

@@ -3,6 +3,11 @@
 `conf/train.yaml` lists `train_schema` first in its defaults, so every composed config is merged
 into these dataclasses: an unknown key, a wrong type (`seed=abc`, `trainer.epochs=ten`) or an
 unknown optimizer/scheduler name fails at compose time with Hydra's message, before any work.
+
+Every setting of every app has one copy: its type, default and one-line documentation live in a
+dataclass (here, in `experiments/config.py` and next to the other apps); the apps' YAML files in
+`conf/` hold only their defaults lists, `hydra:` blocks, interpolations and the values that differ
+from these defaults. The pieces below the dataset configs are shared by every app's schema.
 """
 
 from __future__ import annotations
@@ -17,12 +22,17 @@ from omegaconf import MISSING
 
 __all__ = [
     "AugmentConfig",
+    "Compute",
+    "DatasetChoice",
     "DatasetConfig",
+    "DatasetFiles",
+    "DatasetInput",
     "ExtractionConfig",
     "ExtractionMode",
     "ModelConfig",
     "OptimizerConfig",
     "OptimizerName",
+    "RunRecord",
     "SchedulerConfig",
     "SchedulerName",
     "TrainConfig",
@@ -48,6 +58,42 @@ class SchedulerName(Enum):
 class DatasetConfig:
     name: str = MISSING  # a training.data dataset: cifar10 | cifar100 | ag_news | speech_commands
     options: dict[str, Any] = field(default_factory=dict)  # passed to load_dataset
+
+
+# -- pieces of every app's schema -----------------------------------------------------------------
+# A schema inherits the pieces it needs; a dataclass's fields come in reverse order of its bases,
+# so `class App(RunRecord, Compute, DatasetInput)` starts with dataset, data_root, download.
+
+
+@dataclass
+class DatasetChoice:
+    # The `dataset` config group: dataset=<name> picks conf/dataset/<name>.yaml
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+
+
+@dataclass
+class DatasetFiles(DatasetChoice):
+    data_root: str = "data"  # the dataset lives in <data_root>/<dataset.name>
+
+
+@dataclass
+class DatasetInput(DatasetFiles):
+    download: bool = False  # download a missing dataset (torchvision, torchaudio, AG News release)
+
+
+@dataclass
+class Compute:
+    device: str = "auto"  # auto (cuda if available, else cpu) | cpu | cuda | cuda:N
+    threads: int | None = None  # torch CPU threads; null = $OMP_NUM_THREADS or the usable cores
+
+
+@dataclass
+class RunRecord:
+    # Where .hydra/ (the resolved config) is kept; each app's YAML sets outputs/<app>/<time>
+    run_dir: str = MISSING
+
+
+# -- the training app -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -102,7 +148,11 @@ class ExtractionMode(Enum):
 
 @dataclass
 class ExtractionConfig:
-    """Model extraction (paper section 5.2; see training.extraction)."""
+    """Model extraction (paper section 5.2; see training.extraction).
+
+    Train on what the victim returns for the (unlabeled) training inputs, not on the true labels.
+    Joins the run's identity when `victim` is set.
+    """
 
     victim: str | None = None  # the victim's checkpoint (.safetensors); null = ordinary training
     mode: ExtractionMode = ExtractionMode.labels
@@ -113,30 +163,33 @@ class UnlearningConfig:
     """Machine unlearning (paper section 5.3; see training.amnesiac and training.unlearning).
 
     The forget set is the first `forget_points` training points in canonical order (also the
-    reference set of the Zest study). Both switches are off for ordinary training.
+    reference set of the Zest study). Both switches are off for ordinary training; either one joins
+    the run's identity, and then history entries get `forget_accuracy`.
     """
 
     forget_points: int = 128
-    exclude_forget: bool = False  # exact unlearning: train without the forget set
-    record: bool = False  # amnesiac unlearning: record the updates of forget batches
-    keep_last: int | None = None  # epochs whose own update sums are kept; null = all
+    # exact unlearning: train without the forget set (retrain from scratch)
+    exclude_forget: bool = False
+    # amnesiac unlearning: write out_dir/amnesiac.safetensors (the forget batches' update sums)
+    record: bool = False
+    # epochs whose own update sums are kept; null = all (older ones are summed up)
+    keep_last: int | None = None
 
 
 @dataclass
-class TrainConfig:
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+class TrainConfig(Compute, DatasetInput):
+    """Schema of conf/train.yaml (training.train); dataset, data_root, download, device, threads
+    come from the shared pieces."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)  # the `model` group
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)  # the `trainer` group (recipe)
     seed: int = 0  # fixes initialization, data order and augmentation
-    out_dir: str = MISSING
-    data_root: str = "data"  # the dataset is read from <data_root>/<dataset.name>
-    download: bool = False
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int | None = None  # torch CPU threads; null = $OMP_NUM_THREADS or the usable cores
-    # Epochs to checkpoint: null or "all" = every epoch; an int n = every n-th epoch; a list =
-    # those epochs. Epoch 0 (the initialization) and the final epoch are always saved.
+    out_dir: str = MISSING  # the run's folder: checkpoints, metrics.json, resume.pt and .hydra/
+    # Epochs to checkpoint as out_dir/epoch{E}.safetensors: null or "all" = every epoch; an int
+    # n = every n-th epoch; a list = those epochs. Epoch 0 (the initialization) and the final
+    # epoch are always saved.
     save_epochs: Any = None
-    progress: bool = True  # tqdm bar per epoch
+    progress: bool = True  # tqdm bar per epoch, with loss and accuracy
     # CUDA: deterministic cuDNN and torch.use_deterministic_algorithms (warn-only); CPU runs are
     # deterministic anyway.
     deterministic: bool = True

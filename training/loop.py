@@ -15,30 +15,21 @@ import os
 import re
 import time
 import typing
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
-from torch import nn
-from tqdm import tqdm
 
-from training.amnesiac import AmnesiacRecorder
 from training.app import record_run
-from training.augment import augment_images, normalize_images
 from training.checkpoint import save_model
-from training.config import (
-    OptimizerName,
-    SchedulerName,
-    TrainConfig,
-    TrainerConfig,
-    trainer_problems,
-)
-from training.data import DATASET_DOMAINS, DataBundle, Split, load_dataset
+from training.config import TrainConfig, trainer_problems
+from training.data import DATASETS, DataBundle, load_dataset
+from training.epoch import evaluate, input_preparer, make_optimizer, make_scheduler, train_epoch
 from training.errors import SettingsError
 from training.models import DOMAINS, build_model, check_model_options
+from training.recipes.amnesiac import AmnesiacRecorder
+from training.recipes.variants import check_variant, training_job, variant_identity
 from training.rundir import RunExistsError, RunFolder, checkpoint_epochs, jsonable
 from training.runtime import (
     describe_device,
@@ -48,12 +39,10 @@ from training.runtime import (
     pick_device,
     set_threads,
 )
-from training.variants import check_variant, training_job, variant_identity
 
-__all__ = ["RunExistsError", "as_train_config", "evaluate", "train", "train_epoch"]
+__all__ = ["RunExistsError", "as_train_config", "train"]
 
 log = logging.getLogger(__name__)
-Prepare = Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]
 
 
 def as_train_config(cfg: TrainConfig | DictConfig | dict) -> TrainConfig:
@@ -101,10 +90,11 @@ def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
     save_epochs = checkpoint_epochs(cfg.save_epochs, epochs)
     check_model_options(cfg.model.arch, cfg.model.kwargs)
     check_variant(cfg)
-    _check_domain(cfg.model.arch, DATASET_DOMAINS.get(cfg.dataset.name))
+    known = DATASETS.get(cfg.dataset.name)  # the registry's entry (None: not a known dataset)
+    _check_domain(cfg.model.arch, known.domain if known else None)
     parts = {"dataset": cfg.dataset, "model": cfg.model, "trainer": cfg.trainer}
     identity = jsonable({k: dataclasses.asdict(v) for k, v in parts.items()} | {"seed": cfg.seed})
-    identity |= jsonable(variant_identity(cfg))  # extraction / unlearning (training.variants)
+    identity |= jsonable(variant_identity(cfg))  # extraction / unlearning (recipes.variants)
     finished = RunFolder.finished_run(out_dir, identity)
     if finished is not None:
         log.warning(
@@ -122,9 +112,9 @@ def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
     kwargs = _model_kwargs(cfg, bundle)
     torch.manual_seed(cfg.seed)  # fixes the initialization
     model = build_model(cfg.model.arch, bundle.num_classes, **kwargs).to(device)
-    optimizer = _make_optimizer(cfg.trainer, model)
-    scheduler = _make_scheduler(cfg.trainer, optimizer)
-    prepare = _input_preparer(bundle, cfg.trainer, device)
+    optimizer = make_optimizer(cfg.trainer, model)
+    scheduler = make_scheduler(cfg.trainer, optimizer)
+    prepare = input_preparer(bundle, cfg.trainer, device)
     meta = _checkpoint_meta(cfg, bundle, kwargs)
     info = {"dataset": bundle.name, "arch": cfg.model.arch, "seed": cfg.seed, "epochs": epochs}
     info |= {"device": describe_device(device), "threads": threads}
@@ -142,7 +132,7 @@ def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
         entry |= {"test_accuracy": test_acc, "wall_time_s": time.perf_counter() - start}
         for key, split in job.evals.items():  # victim_agreement, forget_accuracy
             entry[key] = evaluate(model, split, prepare, cfg.trainer.eval_batch_size)[1]
-        if recorder is not None:  # amnesiac.safetensors first (see training.amnesiac)
+        if recorder is not None:  # amnesiac.safetensors first (recipes.amnesiac)
             entry |= recorder.end_epoch(epoch)
         folder.end_epoch(entry, model, optimizer, scheduler, meta)
 
@@ -166,117 +156,6 @@ def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
     if not (out_dir / f"epoch{epochs}.safetensors").is_file():  # resumed at the end, file lost
         save_model(out_dir / f"epoch{epochs}.safetensors", model, meta | {"epoch": epochs})
     return folder.record
-
-
-def train_epoch(
-    model: nn.Module,
-    split: Split,
-    prepare: Prepare,
-    optimizer: torch.optim.Optimizer,
-    trainer: TrainerConfig,
-    generator: torch.Generator,
-    desc: str = "train",
-    progress: bool = True,
-    targets: torch.Tensor | None = None,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
-    recorder: AmnesiacRecorder | None = None,
-) -> tuple[float, float]:
-    """One pass over `split` in the generator's order. Returns (mean loss, accuracy).
-
-    `targets` (default `split.labels`): per example, int64 labels or float (N, C) outputs (then
-    accuracy is agreement with their argmax); `recorder` wraps `optimizer.step()`.
-    """
-    targets = split.labels if targets is None else targets
-    model.train()
-    device = next(model.parameters()).device
-    n, batch_size = len(split), trainer.batch_size
-    order = torch.randperm(n, generator=generator)
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
-    with tqdm(
-        total=n, desc=desc, unit="ex", leave=False, disable=None if progress else True
-    ) as bar:
-        for step, begin in enumerate(range(0, n, batch_size)):
-            idx = order[begin : begin + batch_size]
-            inputs = prepare(split.inputs[idx], generator)
-            labels = targets[idx].to(device, non_blocking=True)
-            logits = model(inputs)
-            loss = loss_fn(logits, labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if trainer.grad_clip_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), trainer.grad_clip_norm)
-            if recorder is None:
-                optimizer.step()
-            else:
-                recorder.step(idx, optimizer)
-            loss_sum += loss.detach() * len(idx)
-            hits = labels if labels.dim() == 1 else labels.argmax(1)
-            correct += (logits.detach().argmax(1) == hits).sum()
-            bar.update(len(idx))
-            if not bar.disable and (step % 10 == 0 or begin + batch_size >= n):
-                seen = begin + len(idx)
-                bar.set_postfix(
-                    loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.3f}"
-                )
-    return loss_sum.item() / n, correct.item() / n
-
-
-@torch.inference_mode()
-def evaluate(
-    model: nn.Module, split: Split, prepare: Prepare, batch_size: int
-) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of `model` in eval mode on `split`, without augmentation."""
-    model.eval()
-    device = next(model.parameters()).device
-    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
-    for begin in range(0, len(split), batch_size):
-        logits = model(prepare(split.inputs[begin : begin + batch_size], None))
-        labels = split.labels[begin : begin + batch_size].to(device)
-        loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum").double()
-        correct += (logits.argmax(1) == labels).sum()
-    return loss_sum.item() / len(split), correct.item() / len(split)
-
-
-def _input_preparer(bundle: DataBundle, trainer: TrainerConfig, device: torch.device) -> Prepare:
-    """inputs (CPU batch) -> model inputs on `device`; images: augment (if a generator is given)
-    and normalize with the dataset's mean/std."""
-    aug = trainer.augment
-    mean, std = bundle.info.get("mean"), bundle.info.get("std")
-
-    def prepare(inputs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        inputs = inputs.to(device, non_blocking=True)
-        if bundle.domain != "image":
-            return inputs
-        images = inputs.float().div_(255)  # (N, 3, H, W) in [0, 1]
-        if generator is not None:
-            images = augment_images(images, generator, aug.crop_padding, aug.hflip, aug.rotation)
-        return normalize_images(images, mean, std)
-
-    return prepare
-
-
-def _make_optimizer(trainer: TrainerConfig, model: nn.Module) -> torch.optim.Optimizer:
-    opt = trainer.optimizer
-    if opt.name is OptimizerName.sgd:
-        return torch.optim.SGD(
-            model.parameters(),
-            lr=opt.lr,
-            momentum=opt.momentum,
-            weight_decay=opt.weight_decay,
-            nesterov=opt.nesterov,
-        )
-    return torch.optim.Adam(model.parameters(), lr=opt.lr, weight_decay=opt.weight_decay)
-
-
-def _make_scheduler(trainer: TrainerConfig, optimizer: torch.optim.Optimizer) -> Any:
-    sched = trainer.scheduler
-    if sched.name is SchedulerName.multistep:
-        return torch.optim.lr_scheduler.MultiStepLR(optimizer, sched.milestones, sched.gamma)
-    if sched.name is SchedulerName.step:
-        return torch.optim.lr_scheduler.StepLR(optimizer, sched.step_size, sched.gamma)
-    return None
 
 
 def _pick_device(cfg: TrainConfig) -> torch.device:

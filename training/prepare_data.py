@@ -15,33 +15,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from training.app import hydra_app
-from training.checkpoint import atomic_write_json
-from training.config import DatasetConfig
+from training.config import DatasetFiles, RunRecord
 from training.data import load_dataset
 from training.data.generate import generate
 from training.errors import SettingsError
+from training.files import atomic_write_json
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class GenerateConfig:
+    """source=generated: small learnable data in the real on-disk formats."""
+
     seed: int = 0
-    n_train: int | None = None
-    n_test: int | None = None
+    n_train: int | None = None  # per class; null = the generator's default
+    n_test: int | None = None  # per class; null = the generator's default
 
 
 @dataclass
-class DataConfig:
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    data_root: str = "data"
+class DataConfig(RunRecord, DatasetFiles):
+    """Schema of conf/data.yaml; dataset, data_root and run_dir come from the shared pieces."""
+
+    # download (torchvision, torchaudio, the AG News release) | local (already there) | generated
     source: str = "download"
+    # optional JSON summary written when the data loads (sizes, classes): the pipeline's marker
     summary: str | None = None
     generate: GenerateConfig = field(default_factory=GenerateConfig)
-    run_dir: str = MISSING
 
 
 ConfigStore.instance().store(name="data_schema", node=DataConfig)

@@ -18,14 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from training.checkpoint import (
-    CheckpointError,
-    atomic_write_json,
-    load_resume,
-    save_model,
-    save_resume,
-)
+from training.checkpoint import CheckpointError, save_model
 from training.errors import SettingsError, UserError
+from training.files import atomic_write_json
+from training.resume import load_resume, save_resume
 
 __all__ = ["METRICS", "RESUME", "RunExistsError", "RunFolder", "checkpoint_epochs", "jsonable"]
 

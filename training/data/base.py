@@ -14,36 +14,24 @@ import importlib
 import inspect
 import os
 import shutil
-import tempfile
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import torch
 from tqdm import tqdm
 
+from training.data.registry import DATASETS
 from training.errors import OptionError, SettingsError, UserError
+from training.files import atomic_write
 
-__all__ = ["DATASETS", "DataBundle", "DataError", "Split", "load_dataset"]
+__all__ = ["DataBundle", "DataError", "Split", "load_dataset"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-# name -> (module, loader function). Imported lazily, so `import training.data` stays cheap.
-_LOADERS: dict[str, tuple[str, str]] = {
-    "cifar10": ("training.data.images", "load_cifar10"),
-    "cifar100": ("training.data.images", "load_cifar100"),
-    "ag_news": ("training.data.text", "load_ag_news"),
-    "speech_commands": ("training.data.audio", "load_speech_commands"),
-}
-DATASETS: tuple[str, ...] = tuple(_LOADERS)
-# The input domain of each dataset: what its models take (training.models.DOMAINS: per arch).
-DATASET_DOMAINS: dict[str, str] = {
-    "cifar10": "image", "cifar100": "image", "ag_news": "text", "speech_commands": "audio",
-}  # fmt: skip
 
 
 class DataError(UserError, RuntimeError):
@@ -116,7 +104,7 @@ def load_dataset(
     """Load a dataset fully into memory.
 
     Args:
-        name: one of `DATASETS` (cifar10, cifar100, ag_news, speech_commands).
+        name: one of the registry's `DATASETS` (cifar10, cifar100, ag_news, speech_commands).
         root: the dataset's own folder (e.g. `<data_root>/cifar10`).
         download: fetch the official release into `root` when no local copy is there.
         **options: dataset options (see the loader of each dataset, e.g. `max_len` for ag_news).
@@ -129,9 +117,9 @@ def load_dataset(
         TypeError: an option the dataset does not take.
         DataError: the data is missing (and download is off or failed) or garbled.
     """
-    if name not in _LOADERS:
+    if name not in DATASETS:
         raise SettingsError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
-    module, func = _LOADERS[name]
+    module, func = DATASETS[name].loader  # imported lazily: `import training.data` stays cheap
     loader: Callable[..., DataBundle] = getattr(importlib.import_module(module), func)
     allowed = [p for p in inspect.signature(loader).parameters if p not in ("root", "download")]
     unknown = sorted(set(options) - set(allowed))
@@ -188,25 +176,22 @@ def download_file(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> N
     """
     created = not dest.parent.exists()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-    tmp = Path(tmp_name)
-    try:
+
+    def fetch(out: BinaryIO) -> None:  # a wrong checksum raises: nothing is moved to `dest`
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                with tqdm(
-                    total=total, unit="B", unit_scale=True, desc=dest.name, disable=None
-                ) as bar:
-                    while chunk := response.read(1 << 20):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        bar.update(len(chunk))
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=None) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
         if digest.hexdigest() != sha256:
             raise ValueError(f"sha256 {digest.hexdigest()} != expected {sha256}")
-        os.replace(tmp, dest)
+
+    try:
+        atomic_write(dest, fetch)  # the temporary file is removed on any failure
     except Exception as exc:
-        tmp.unlink(missing_ok=True)
         if created and not any(dest.parent.iterdir()):
             dest.parent.rmdir()
         raise DataError(
@@ -214,8 +199,6 @@ def download_file(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> N
             "internet connection, or download the file elsewhere and copy it there.",
             dest,
         ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def parallel_map(

@@ -35,13 +35,14 @@ import soundfile
 from PIL import Image
 
 from training.data.audio import which_set
-from training.data.base import DATASETS, prepare_output_dir
+from training.data.base import prepare_output_dir
 from training.data.names import (
     AG_NEWS_CLASSES,
     CIFAR10_CLASSES,
     CIFAR100_CLASSES,
     SPEECH_COMMANDS_WORDS,
 )
+from training.data.registry import DATASETS
 from training.errors import SettingsError
 
 __all__ = ["DEFAULT_COUNTS", "generate", "generator_spec", "is_generated", "main"]
@@ -52,7 +53,7 @@ DEFAULT_COUNTS = {  # name -> (train, test) per class
     "ag_news": (100, 25),
     "speech_commands": (40, 10),
 }
-_DEFAULT_CLASSES = {"cifar10": 10, "cifar100": 100, "ag_news": 4, "speech_commands": 10}
+_GENERATOR_CLASSES = {"speech_commands": 10}  # generator defaults, not the datasets': 10 words
 _ALL_CLASSES = {
     "cifar10": CIFAR10_CLASSES,
     "cifar100": CIFAR100_CLASSES,
@@ -103,10 +104,11 @@ def generator_spec(
     """The generator's arguments with defaults filled in and checked (raises ValueError)."""
     if name not in DATASETS:
         raise SettingsError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
-    n_names = len(_ALL_CLASSES[name])
-    n_classes = _DEFAULT_CLASSES[name] if n_classes is None else n_classes
-    if not 1 <= n_classes <= n_names or (name == "ag_news" and n_classes != 4):
-        raise SettingsError(f"n_classes for {name} must be in 1..{n_names} (ag_news: 4)")
+    n_names, n_ag_news = len(_ALL_CLASSES[name]), len(AG_NEWS_CLASSES)  # ag_news: all written
+    if n_classes is None:
+        n_classes = _GENERATOR_CLASSES.get(name, DATASETS[name].num_classes)
+    if not 1 <= n_classes <= n_names or (name == "ag_news" and n_classes != n_ag_news):
+        raise SettingsError(f"n_classes for {name} must be in 1..{n_names} (ag_news: {n_ag_news})")
     default_train, default_test = DEFAULT_COUNTS[name]
     n_train = default_train if n_train is None else n_train
     n_test = default_test if n_test is None else n_test
@@ -275,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m training.data.generate",
         description="Write a small learnable dataset in the real on-disk format.",
     )
-    parser.add_argument("name", choices=DATASETS)
+    parser.add_argument("name", choices=tuple(DATASETS))
     parser.add_argument("root", type=Path, help="the dataset folder to create")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-train", type=int, help="training examples per class")

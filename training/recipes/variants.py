@@ -1,12 +1,12 @@
 """How an extraction or unlearning run differs from ordinary training (hooks of training.loop).
 
-- `extraction.victim` set (section 5.2): train on the victim's answers (training.extraction);
+- `extraction.victim` set (section 5.2): train on the victim's answers (recipes.extraction);
   history entries get `victim_agreement` (test points where student and victim argmax agree).
 - `unlearning.exclude_forget` (section 5.3, exact unlearning): train on the training set without
   its first `unlearning.forget_points` points (canonical order), i.e. retrain from scratch
   without the forget set; the data order is a permutation of the retained points only.
 - `unlearning.record` (section 5.3, amnesiac unlearning): record the updates of forget batches
-  (training.amnesiac).
+  (recipes.amnesiac).
 
 With either unlearning switch on, history entries get `forget_accuracy` (accuracy on the forget
 set with its true labels) and the record gets `train_points` and `forget_points`. The settings
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from training.config import ExtractionMode, TrainConfig
 from training.data import DataBundle, Split
 from training.errors import SettingsError
-from training.extraction import extraction_loss, query_victim
+from training.recipes.extraction import extraction_loss, query_victim
 
 __all__ = [
     "TrainingJob", "check_variant", "forget_split", "retained_split", "training_job",

@@ -37,8 +37,9 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
-from training.checkpoint import CheckpointError, atomic_write_bytes
+from training.checkpoint import CheckpointError
 from training.errors import SettingsError
+from training.files import atomic_write
 from training.safetensors_header import read_header
 
 __all__ = ["AMNESIAC", "AmnesiacRecorder", "read_amnesiac", "subtract_updates", "window_updates"]
@@ -118,7 +119,7 @@ class AmnesiacRecorder:
             "keep_last": self.keep_last, "params": list(self.params), "dtype": "float32",
         }  # fmt: skip
         header = {"zest": json.dumps(_jsonable_keys(meta), sort_keys=True)}
-        atomic_write_bytes(self.path, save_safetensors_bytes(tensors, metadata=header))
+        atomic_write(self.path, save_safetensors_bytes(tensors, metadata=header))
 
     def restore(self, completed_epoch: int) -> None:
         """Reload the sums as they were after `completed_epoch` (see the module doc on resume).

@@ -2,9 +2,9 @@
 
 `amnesiac_unlearn(model_dir, window)` takes the final checkpoint of a run trained with
 `unlearning.record=true` and subtracts the recorded updates of the forget batches of the epochs in
-`window` (training.amnesiac); `repair` optionally fine-tunes on the retained data afterwards, as
-Graves et al. (2020) do. Always look at `accuracies` of the result: subtracting many updates can
-leave a broken model, which must not be mistaken for an unlearned one.
+`window` (training.recipes.amnesiac); `repair` optionally fine-tunes on the retained data
+afterwards, as Graves et al. (2020) do. Always look at `accuracies` of the result: subtracting
+many updates can leave a broken model, which must not be mistaken for an unlearned one.
 
 Which window (`experiments.unlearn`, default `last:1`): with 128 forget points spread over the
 training set, a large share of all batches hold one (about 28 % at 50,000 images and batch 128,
@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +30,15 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 from torch import nn
 
-from training.amnesiac import AMNESIAC, read_amnesiac, subtract_updates, window_updates
 from training.augment import normalize_images
 from training.checkpoint import CheckpointError, load_model
-from training.config import DatasetConfig, TrainerConfig
+from training.config import Compute, DatasetInput, RunRecord, TrainerConfig
 from training.data import DataBundle, Split
-from training.loop import _input_preparer, _make_optimizer, evaluate, train_epoch
+from training.epoch import evaluate, input_preparer, make_optimizer, train_epoch
+from training.recipes.amnesiac import AMNESIAC, read_amnesiac, subtract_updates, window_updates
+from training.recipes.variants import forget_split, retained_split
 from training.rundir import METRICS
 from training.runtime import epoch_generator
-from training.variants import forget_split, retained_split
 
 __all__ = [
     "UnlearnConfig", "accuracies", "amnesiac_unlearn", "forget_set_accuracy", "repair",
@@ -46,23 +46,24 @@ __all__ = [
 
 
 @dataclass
-class UnlearnConfig:
-    """Schema of conf/unlearn.yaml (experiments.unlearn)."""
+class UnlearnConfig(RunRecord, Compute, DatasetInput):
+    """Schema of conf/unlearn.yaml (experiments.unlearn); dataset (for evaluating and for repair),
+    data_root, download, device, threads and run_dir come from training.config's shared pieces."""
 
-    model_dir: str = MISSING  # the original run (epoch{T}.safetensors, amnesiac.safetensors)
-    window: str = "last:1"  # all | last:K: the epochs whose recorded updates are subtracted
-    repair_epochs: int = 0  # fine-tune epochs on the retained data after subtracting
-    out: str = MISSING  # the unlearned checkpoint; metrics.json goes next to it
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    data_root: str = "data"
-    download: bool = False
+    # the original run's folder: epoch{T}.safetensors, amnesiac.safetensors
+    model_dir: str = MISSING
+    # Epochs whose recorded forget-batch updates are subtracted: all | last:K. last:1: the paper's
+    # approximately unlearned model still works and is at almost zero distance from the
+    # original; `all` subtracts most of training (most batches hold a forget point) and breaks it.
+    window: str = "last:1"
+    # fine-tune epochs on the retained data after subtracting (Graves et al.), at the final lr
+    repair_epochs: int = 0
+    out: str = MISSING  # the unlearned checkpoint (.safetensors); metrics.json goes next to it
     seed: int = 0  # data order and augmentation of the repair epochs
-    device: str = "auto"
-    threads: int | None = None
-    retained_points: int = 1024  # retained-train accuracy on points N .. N + this - 1
+    # retained-train accuracy on the points right after the forget set (N .. N + this - 1)
+    retained_points: int = 1024
     eval_batch_size: int = 1024
-    progress: bool = True
-    run_dir: str = MISSING
+    progress: bool = True  # tqdm bar per repair epoch
 
 
 ConfigStore.instance().store(name="unlearn_schema", node=UnlearnConfig)
@@ -166,8 +167,8 @@ def repair(
     lr = record["history"][-1]["lr"]
     trainer = dataclasses.replace(trainer, optimizer=dataclasses.replace(trainer.optimizer, lr=lr))
     device = next(model.parameters()).device
-    optimizer = _make_optimizer(trainer, model)
-    prepare = _input_preparer(bundle, trainer, device)
+    optimizer = make_optimizer(trainer, model)
+    prepare = input_preparer(bundle, trainer, device)
     split, final, stats = retained_split(bundle, n), record["completed_epochs"], []
     for r in range(1, epochs + 1):
         gen = epoch_generator(seed, final + r)
