@@ -11,7 +11,7 @@ import logging
 import numpy as np
 from omegaconf import DictConfig
 
-from experiments import config  # noqa: F401  (registers zest_schema)
+from experiments import config  # noqa: F401  (registers build_reference_schema)
 from experiments.checks import check_settings, output_file
 from experiments.common import load_data, make_reference
 from training.app import hydra_app
@@ -42,7 +42,7 @@ def build_reference(cfg: DictConfig):
     return reference
 
 
-main = hydra_app(build_reference, "zest")
+main = hydra_app(build_reference, "build_reference")
 
 
 if __name__ == "__main__":

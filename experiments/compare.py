@@ -22,7 +22,7 @@ from itertools import combinations
 from omegaconf import DictConfig
 
 import zest
-from experiments import config  # noqa: F401  (registers zest_schema)
+from experiments import config  # noqa: F401  (registers compare_schema)
 from experiments.checks import (
     Task,
     check_settings,
@@ -140,7 +140,7 @@ def compare(cfg: DictConfig) -> dict:
     return result
 
 
-main = hydra_app(compare, "zest")
+main = hydra_app(compare, "compare")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 import zest
-from experiments import config  # noqa: F401  (registers zest_schema)
+from experiments import config  # noqa: F401  (registers compute_signatures_schema)
 from experiments.checks import (
     check_settings,
     check_tasks,
@@ -60,7 +60,7 @@ def compute_signatures(cfg: DictConfig) -> list[Path]:
     return written
 
 
-main = hydra_app(compute_signatures, "zest")
+main = hydra_app(compute_signatures, "compute_signatures")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import zest
-from experiments import build_reference, compare
+from experiments import build_reference, compare, compute_signatures
 from training import train as train_app
 from training.checkpoint import save_model
 from training.data import DataError
@@ -265,11 +265,29 @@ def test_settings_are_refused_before_the_data_is_read(tmp_path, capsys):
     args = ("data_root=/nonexistent", f"out={tmp_path / 'r.npz'}", f"run_dir={tmp_path / 'run'}")
     for setting, words in [
         ("reference.num_samples=1", "must be an integer >= 2, got 1"),
-        ("signature.batch_size=-5", "signature.batch_size must be an integer >= 1"),
         ("reference.image.segmenter=slik", "segmenter must be one of quickshift"),
+        ("threads=0", "threads must be an integer >= 1, got 0"),
     ]:
         code, _, err = run(build_reference.main, *args, setting, capsys=capsys)
         assert code == 2 and words in one_line(err)  # not "no dataset found"
+    code, _, err = run(
+        compute_signatures.main, f"reference_path={tmp_path / 'missing.npz'}",
+        f"run_dir={tmp_path / 'run'}", "signature.batch_size=-5", capsys=capsys,
+    )  # fmt: skip
+    line = one_line(err)  # not "no file at .../missing.npz"
+    assert code == 2 and "signature.batch_size must be an integer >= 1" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_app_refuses_the_settings_of_another(tmp_path, capsys):
+    """Each app has its own config (conf/<app>.yaml): settings it does not read are refused."""
+    for main, setting in [
+        (build_reference.main, "signature.batch_size=8"),  # compute_signatures's
+        (build_reference.main, "compare.metric=l1"),  # compare's
+        (compute_signatures.main, "dataset=cifar100"),  # the reference knows its dataset
+    ]:
+        code, _, err = run(main, setting, f"run_dir={tmp_path / 'run'}", capsys=capsys)
+        assert code == 2 and "Could not override" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -301,7 +319,7 @@ def test_build_reference_makes_its_output_folder_and_records_the_dataset(
     "name, content, words",
     [
         ("fig2_epochs_vision", 'a\tb\n1\n"x\t\n', "not a readable result table"),
-        ("fig2_epochs_vision", "dataset\tmetric\n", "not a epochs table, missing columns"),
+        ("fig2_epochs_vision", "dataset\tmetric\n", "not the epochs table, missing columns"),
         ("table_accuracy", "{not json", "not a readable JSON record"),
     ],
 )
@@ -310,7 +328,8 @@ def test_figures_refuse_unreadable_tables_in_one_line(tmp_path, capsys, name, co
 
     table = tmp_path / ("metrics.json" if name == "table_accuracy" else "epochs.tsv")
     table.write_text(content)
-    code = render.main([name, "--out", str(tmp_path / "out" / "fig"), str(table)])
+    role = "--runs" if name == "table_accuracy" else "--epochs"
+    code = render.main([name, "--out", str(tmp_path / "out" / "fig"), role, str(table)])
     assert code == 2 and words in one_line(capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
 
