@@ -8,7 +8,8 @@
 
 --config keys: scale, overrides, train_overrides, plan (pipeline/plan.py CONFIG_KEYS; others are refused).
 
-Settings live in conf/ (Hydra); this file only wires paths together. See README.md and docs/.
+Settings live in conf/ (Hydra) and conf/pipeline/ (the plan); the plan (pipeline/plan.py) derives every job
+from what the studies (experiments/studies/) read; this file only lists the steps. See docs/architecture.md.
 """
 
 import sys
@@ -34,8 +35,10 @@ MODELS = PLAN.models_root  # data and models (shared by the zest ablations of a 
 include: "pipeline/rules/common.smk"
 include: "pipeline/rules/data.smk"
 include: "pipeline/rules/train.smk"
-include: "pipeline/rules/zest.smk"
-include: "pipeline/rules/section5.smk"
+include: "pipeline/rules/references.smk"
+include: "pipeline/rules/signatures.smk"
+include: "pipeline/rules/predictions.smk"
+include: "pipeline/rules/tables.smk"
 include: "pipeline/rules/figures.smk"
 
 

@@ -1,9 +1,11 @@
-"""Predicted labels of each checkpoint of a run on the first training points (section 4.3).
+"""What each checkpoint of a run answers: labels on the first training points, scores on the test split.
 
     python -m experiments.predict_labels dataset=cifar10 data_root=data model_dir=models/.../seed0 \
-        out=predictions/seed0.npz [predictions.num_points=1280]
+        out=predictions/seed0.npz [predictions.num_points=1280] [epochs=[100,200]]
 
-Writes an .npz with `epochs` (E,) and `labels` (E, P) int64.
+Writes an .npz with `epochs` (E,), `labels` (E, P) int64 (argmax on the first P training points in
+the reference set's order: the prediction-similarity baseline of section 4.3) and `test_scores`
+(E, T, C) float32 (the logits on the whole test split, e.g. for agreement near a decision boundary).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from experiments import config  # noqa: F401  (registers zest_schema)
+from experiments import config  # noqa: F401  (registers predict_labels_schema)
 from experiments.checks import (
     check_settings,
     check_tasks,
@@ -23,15 +25,22 @@ from experiments.checks import (
     model_task,
     output_file,
 )
-from experiments.common import batched_scores, checkpoints, load_data, load_model, reference_points
+from experiments.common import (
+    batched_scores,
+    checkpoints,
+    load_data,
+    load_model,
+    model_inputs,
+    reference_points,
+)
 from training.app import hydra_app
-from training.checkpoint import atomic_write_bytes
+from training.files import atomic_write
 from training.runtime import pick_device, set_threads
 
 
 @torch.no_grad()
-def predict_labels(cfg: DictConfig) -> dict[int, np.ndarray]:
-    """argmax predictions of each checkpoint of `cfg.model_dir` on the first points of the train split."""
+def predict_labels(cfg: DictConfig) -> dict[str, np.ndarray]:
+    """Labels on the first training points and test-split scores of each checkpoint of a run."""
     check_settings(cfg)
     found = checkpoints(input_dir(cfg.model_dir, "model_dir"), cfg.epochs)
     out = output_file(cfg.out, "out")
@@ -42,18 +51,21 @@ def predict_labels(cfg: DictConfig) -> dict[int, np.ndarray]:
     bundle = load_data(cfg)
     count = min(cfg.predictions.num_points, len(bundle.train.labels))
     x = reference_points(bundle, cfg, count)
-    labels = {}
-    for epoch, path in found.items():
-        model, _ = load_model(path, device=device)
-        labels[epoch] = batched_scores(model, x, device).argmax(dim=1).numpy()
-    epochs = np.array(sorted(labels))
+    test = model_inputs(bundle, bundle.test.inputs)
+    labels, scores = [], []
+    epochs = sorted(found)
+    for epoch in epochs:
+        model, _ = load_model(found[epoch], device=device)
+        labels.append(batched_scores(model, x, device).argmax(dim=1).numpy())
+        scores.append(batched_scores(model, test, device).float().numpy())
+    arrays = dict(epochs=np.array(epochs), labels=np.stack(labels), test_scores=np.stack(scores))
     buffer = io.BytesIO()
-    np.savez(buffer, epochs=epochs, labels=np.stack([labels[e] for e in epochs]))
-    atomic_write_bytes(out, buffer.getvalue())
-    return labels
+    np.savez(buffer, **arrays)
+    atomic_write(out, buffer.getvalue())
+    return arrays
 
 
-main = hydra_app(predict_labels, "zest")
+main = hydra_app(predict_labels, "predict_labels")
 
 
 if __name__ == "__main__":

@@ -1,171 +1,42 @@
-"""The pipeline's plan: which models, checkpoints, signatures and studies a scale asks for.
+"""The pipeline's plan: which models, checkpoints, signatures and tables a scale asks for.
 
-The Snakefile computes nothing itself: it asks this module what to build. A plan is read from
-`conf/pipeline/<scale>.yaml`, checked against the schema below (unknown keys and wrong types are
-refused), and combined with the Hydra configs of the apps (`conf/train.yaml` gives the training length T,
-`conf/zest.yaml` the number of reference points N), so every number has one source. Settings with
-which every job of a kind would fail (duplicate seeds, `trainer.epochs=0`, `reference.num_samples=1`,
-...) are refused when the plan loads, before Snakemake builds the DAG or writes anything.
+The Snakefile computes nothing itself: it asks this module what to build. Everything derives from
+the studies (experiments/studies/): each says what it reads (`Study.reads`), and the plan turns
+those artifacts into the training runs, the epochs they save, the signatures and predictions to
+compute and the tables to write. Its settings: `conf/pipeline/<scale>.yaml` (pipeline/spec.py); T
+and N come from the apps' own configs, so every number has one source.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import re
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
-from pipeline.apps import CONF_DIR, check_apps, compose
+from experiments.studies import STUDIES, Context, Metrics, Predictions, Signature
+from experiments.studies.base import STANDARD
+from experiments.studies.layout import artifact_path, table_path
+from pipeline.apps import app_overrides, check_apps, compose, compose_apps, unused_overrides
+from pipeline.spec import (
+    PlanError,
+    check_config_keys,
+    check_seeds,
+    cli_list,
+    hydra_value,
+    read_spec,
+    slug,
+)
 from training.errors import SettingsError
-
-SCALES = ("smoke", "mini", "paper")
-
-
-@dataclass
-class DataSpec:
-    source: str = "download"  # download | local | generated
-    root: str | None = "data"
-
-
-@dataclass
-class EpochsStudy:
-    every: int = 10  # reference epochs t on the grid 0, every, 2 every, ..., T
-    k: int = 5  # related pair of Figures 2, 4, 8: C(t) vs C(t + k)
-    k_values: list[int] = field(default_factory=lambda: [1, 5, 10, 20, 50])  # Figure 7
-
-
-@dataclass
-class RefsizeStudy:
-    pairs_at: list[float] = field(default_factory=lambda: [0.5, 0.95])  # C(f T) vs C(T)
-    repeats: int = 10
-
-
-@dataclass
-class AgreementStudy:
-    pair_at: float = 0.5
-    multiples: list[int] = field(default_factory=lambda: [1, 10])  # points: N and 10 N
-
-
-@dataclass
-class ExtractionStudy:
-    datasets: list[str] = field(default_factory=lambda: ["cifar10", "cifar100"])
-    modes: list[str] = field(default_factory=lambda: ["labels", "outputs"])  # paper text, code
-    seed_offset: int = 100  # the adversary's own seed: victim seed + offset
-
-
-@dataclass
-class UnlearningStudy:
-    datasets: list[str] = field(default_factory=lambda: ["cifar10", "cifar100"])
-    window: str = "last:1"  # amnesiac updates subtracted: all | last:K epochs
-    repair_epochs: int = 0  # fine-tuning on the retained data after the subtraction
-    # The exact retrain's seed = the original's seed + offset. 0: the owner reruns the same training
-    # script without the forget set, so both models share their initialization (and, on CPU, all
-    # randomness but the batch composition); an offset makes the retrain as independent as an
-    # unrelated model. At mini scale this choice decides the verdict (docs/architecture.md).
-    exact_seed_offset: int = 0
-
-
-@dataclass
-class PipelineSchema:
-    scale: str = "paper"
-    # The reference set of section 4 and of the extraction study: `train-first` (the first N training
-    # points, the authors' choice) or `train-random` (N seeded random points, for class-sorted folder
-    # layouts). The unlearning study always uses `train-first`: its forget set is the first N points.
-    refset: str = "train-first"
-    data: DataSpec = field(default_factory=DataSpec)
-    datasets: dict[str, str] = field(default_factory=dict)  # dataset -> architecture
-    seeds: list[int] = field(default_factory=list)
-    train_overrides: list[str] = field(default_factory=list)
-    zest_overrides: list[str] = field(default_factory=list)
-    # dataset -> Hydra overrides for every app that reads it (e.g. the split of a local subset)
-    dataset_overrides: dict[str, list[str]] = field(default_factory=dict)
-    # dataset -> Hydra overrides for training.prepare_data alone (e.g. generated data sizes)
-    data_overrides: dict[str, list[str]] = field(default_factory=dict)
-    epochs_study: EpochsStudy = field(default_factory=EpochsStudy)
-    refsize_study: RefsizeStudy = field(default_factory=RefsizeStudy)
-    agreement_study: AgreementStudy = field(default_factory=AgreementStudy)
-    extraction_study: ExtractionStudy = field(default_factory=ExtractionStudy)
-    unlearning_study: UnlearningStudy = field(default_factory=UnlearningStudy)
-
-
-class PlanError(SettingsError):
-    """The pipeline configuration is invalid."""
-
-
-# The keys `snakemake --config` accepts (the Snakefile refuses any other: a typo must not plan the
-# paper scale). No profile in profiles/ sets `config:`.
-CONFIG_KEYS = {
-    "scale": "smoke, mini or paper (default paper)",
-    "overrides": "Hydra overrides of the zest apps, e.g. '[reference.num_samples=2000]'",
-    "train_overrides": "Hydra overrides of training, e.g. '[trainer.batch_size=256]'",
-    "plan": "overrides of conf/pipeline/<scale>.yaml, e.g. '[seeds=[0,1,2]]'",
-}
-# Every seed a job receives (standard, extraction and exact-unlearning runs) lies in [0, SEED_LIMIT):
-# the training app refuses negative seeds, torch.manual_seed takes < 2**64 and numpy's legacy
-# RandomState (the reference builder's `reference.seed`) < 2**32, the narrowest of the seeding
-# functions the pipeline uses; seeds also land in int64 table columns.
-SEED_LIMIT = 2**32
-
-
-def cli_list(value) -> list[str]:
-    """Overrides from the snakemake command line, in any of the forms the README documents.
-
-    `--config` hands over a YAML list (`'plan=["seeds=[0,1]","refset=train-random"]'`, or
-    `overrides='[a=1,b=2]'`, which YAML reads as a list), or, when YAML cannot read the value
-    (`plan='[seeds=[0,1,2]]'`), the string itself. A string in brackets is a Hydra-style list:
-    split on commas and spaces outside nested brackets and quotes. Any other string is split on
-    spaces outside brackets and quotes (`"seeds=[0, 1] refset=train-random"`).
-
-    Raises:
-        PlanError: unbalanced brackets or quotes.
-    """
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    text = str(value).strip()
-    bracketed = text.startswith("[") and text.endswith("]")
-    inner, separators = (text[1:-1], ", \t\n") if bracketed else (text, " \t\n")
-    items, current, depth, quote = [], "", 0, None
-    for char in inner:
-        if quote is None and depth == 0 and char in separators:
-            items.append(current)
-            current = ""
-            continue
-        current += char
-        if quote is not None:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "[{(":
-            depth += 1
-        elif char in "]})":
-            depth -= 1
-            if depth < 0:
-                break
-    if depth != 0 or quote is not None:
-        raise PlanError(
-            f"cannot read {text!r} as a list of overrides: unbalanced brackets or quotes; "
-            "write it as '[key=value,key=value]'"
-        )
-    return [item for item in [*items, current] if item]
-
-
-def slug(overrides: list[str]) -> str:
-    """A path-safe, readable and unique name for a list of overrides."""
-    text = "_".join(overrides)
-    readable = re.sub(r"[^a-z0-9_.=-]+", "-", text.lower())[:60].replace("=", "-")
-    return f"{readable}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 @dataclass(frozen=True)
 class Plan:
     """What one run of the pipeline builds (see conf/pipeline/*.yaml for the settings)."""
 
-    spec: PipelineSchema
+    spec: object  # pipeline.spec.PipelineSchema
     user_train_overrides: tuple[str, ...] = ()
     user_zest_overrides: tuple[str, ...] = ()
 
@@ -182,29 +53,56 @@ class Plan:
         extra = self.user_train_overrides + self.user_zest_overrides
         return f"results/{self.spec.scale}" + (f"-{slug(list(extra))}" if extra else "")
 
+    def path(self, dataset: str, artifact, refset: str | None = None) -> str:
+        return artifact_path(artifact, root=self.root, models_root=self.models_root,
+                             dataset=dataset, arch=self.arch(dataset),
+                             refset=refset or self.spec.refset)  # fmt: skip
+
+    def table(self, study: str, table: str, dataset: str) -> str:
+        return table_path(root=self.root, table=table, dataset=dataset,
+                          refset=self.refset(study), study=study)  # fmt: skip
+
+    # -- the apps' arguments ---------------------------------------------------------------------
     @property
     def train_overrides(self) -> list[str]:
         return list(self.spec.train_overrides) + list(self.user_train_overrides)
 
     def zest_args(self, dataset: str) -> list[str]:
         """Overrides of the zest apps for one dataset."""
-        return [
-            *self.spec.zest_overrides,
-            *self.user_zest_overrides,
-            *self.spec.dataset_overrides.get(dataset, []),
-        ]
+        return [*self.spec.zest_overrides, *self.user_zest_overrides,
+                *self.spec.dataset_overrides.get(dataset, [])]  # fmt: skip
+
+    def app_args(self, app: str, dataset: str) -> list[str]:
+        """The Zest overrides of one dataset that app `app` takes (pipeline.apps.app_overrides)."""
+        return app_overrides(app, self.zest_args(dataset))
 
     def data_args(self, dataset: str) -> list[str]:
         """Overrides of training.prepare_data for one dataset."""
-        return [
-            *self.spec.dataset_overrides.get(dataset, []),
-            *self.spec.data_overrides.get(dataset, []),
-        ]
+        return [*self.spec.dataset_overrides.get(dataset, []),
+                *self.spec.data_overrides.get(dataset, [])]  # fmt: skip
 
     def data_root(self) -> str:
         if self.spec.data.source == "generated":
             return f"{self.models_root}/data"
         return str(self.spec.data.root)
+
+    def train_args(self, dataset: str) -> list[str]:
+        return [f"dataset={dataset}", f"model={self.arch(dataset)}", *self.train_overrides,
+                *self.spec.dataset_overrides.get(dataset, [])]  # fmt: skip
+
+    def standard_train_args(self, dataset: str) -> list[str]:
+        """Standard runs of the unlearning datasets record their forget-set updates (opt-in).
+
+        Only the epochs the amnesiac window subtracts are kept one by one (`keep_last`): a
+        CIFAR-100 ResNet50 update sum is ~94 MB per epoch.
+        """
+        args = self.train_args(dataset)
+        if "unlearning" in self.studies(dataset):
+            window = self.settings("unlearning").window
+            keep = "null" if window == "all" else window.split(":")[1]
+            args += ["unlearning.record=true", f"unlearning.forget_points={self.num_reference}",
+                     f"unlearning.keep_last={keep}"]  # fmt: skip
+        return args
 
     # -- what exists -----------------------------------------------------------------------------
     @cached_property
@@ -213,11 +111,8 @@ class Plan:
         if self.spec.data.source != "local":
             return {}
         root = Path(str(self.spec.data.root))
-        return {
-            name: f"no folder {root / name}"
-            for name in self.spec.datasets
-            if not (root / name).is_dir()
-        }
+        return {name: f"no folder {root / name}" for name in self.spec.datasets
+                if not (root / name).is_dir()}  # fmt: skip
 
     @property
     def datasets(self) -> list[str]:
@@ -236,97 +131,116 @@ class Plan:
 
     @cached_property
     def num_reference(self) -> int:
-        return int(
-            compose(
-                "zest", [*self.spec.zest_overrides, *self.user_zest_overrides]
-            ).reference.num_points
-        )
+        overrides = [*self.spec.zest_overrides, *self.user_zest_overrides]
+        app = "build_reference"
+        return int(compose(app, app_overrides(app, overrides)).reference.num_points)
 
-    def train_args(self, dataset: str) -> list[str]:
-        return [
-            f"dataset={dataset}",
-            f"model={self.arch(dataset)}",
-            *self.train_overrides,
-            *self.spec.dataset_overrides.get(dataset, []),
-        ]
+    # -- the studies -----------------------------------------------------------------------------
+    def settings(self, study: str):
+        return getattr(self.spec, f"{study}_study")
 
-    # -- section 5 -------------------------------------------------------------------------------
-    @property
-    def extraction_datasets(self) -> list[str]:
-        return [d for d in self.spec.extraction_study.datasets if d in self.datasets]
+    def studies(self, dataset: str) -> list[str]:
+        """The studies that run on `dataset`."""
+        return [n for n, s in STUDIES.items() if s.runs_on(dataset, self.settings(n))]
 
-    @property
-    def unlearning_datasets(self) -> list[str]:
-        return [d for d in self.spec.unlearning_study.datasets if d in self.datasets]
-
-    def standard_train_args(self, dataset: str) -> list[str]:
-        """Standard runs of the unlearning datasets record their forget-set updates (opt-in).
-
-        Only the epochs the amnesiac window subtracts are kept one by one (`keep_last`): a
-        CIFAR-100 ResNet50 update sum is ~94 MB per epoch.
-        """
-        args = self.train_args(dataset)
-        if dataset in self.unlearning_datasets:
-            window = self.spec.unlearning_study.window
-            keep = "null" if window == "all" else window.split(":")[1]
-            args += [
-                "unlearning.record=true",
-                f"unlearning.forget_points={self.num_reference}",
-                f"unlearning.keep_last={keep}",
-            ]
-        return args
+    def datasets_of(self, study: str) -> list[str]:
+        return [d for d in self.datasets if study in self.studies(d)]
 
     def refset(self, study: str) -> str:
         """The reference set a study is computed on."""
-        return "train-first" if study == "unlearning" else self.spec.refset
+        return STUDIES[study].refset or self.spec.refset
 
-    def extraction_seed(self, victim: int) -> int:
-        return victim + self.spec.extraction_study.seed_offset
+    def context(self, dataset: str) -> Context:
+        return Context(dataset=dataset, seeds=tuple(self.spec.seeds),
+                       final_epoch=self.final_epoch(dataset), num_reference=self.num_reference,
+                       settings={n: self.settings(n) for n in STUDIES})  # fmt: skip
 
-    def exact_seed(self, original: int) -> int:
-        """The seed of the model retrained without the forget set (its folder's seed)."""
-        return original + self.spec.unlearning_study.exact_seed_offset
+    @cached_property
+    def _reads(self) -> dict[tuple[str, str], list]:
+        return {(d, n): STUDIES[n].reads(self.context(d)) for d in self.datasets
+                for n in self.studies(d)}  # fmt: skip
 
-    def studies(self, dataset: str) -> list[str]:
-        """The distance studies of one dataset."""
-        names = ["epochs", "agreement"]
-        if dataset in ("cifar10", "cifar100"):
-            names.append("refsize")
-        if dataset in self.extraction_datasets:
-            names.append("extraction")
-        if dataset in self.unlearning_datasets:
-            names.append("unlearning")
-        return names
+    def reads(self, dataset: str, study: str) -> list:
+        return self._reads[dataset, study]
 
-    # -- which checkpoints each study needs ------------------------------------------------------
-    def grid(self, dataset: str) -> list[int]:
-        T = self.final_epoch(dataset)
-        return sorted(set(range(0, T + 1, self.spec.epochs_study.every)) | {T})
+    def study_inputs(self, dataset: str, study: str) -> list[str]:
+        """The files a study's job reads (sorted, without duplicates)."""
+        refset = self.refset(study)
+        return sorted({self.path(dataset, a, refset) for a in self.reads(dataset, study)})
 
-    def at(self, dataset: str, fraction: float) -> int:
-        """The epoch at a fraction of training, strictly before the end (100 of 200 for 0.5)."""
-        T = self.final_epoch(dataset)
-        return max(0, min(T - 1, round(fraction * T)))
+    def study_args(self, dataset: str, study: str) -> list[str]:
+        """The compute_distances overrides of one study's job, all derived from the plan (and the
+        Zest overrides that app takes)."""
+        s = STUDIES[study]
+        settings = {n: dataclasses.asdict(self.settings(n)) for n in (study, *s.uses)}
+        tables = {t: self.table(study, t, dataset) for t in s.tables}
+        return [f"study={study}", f"dataset={dataset}", f"arch={self.arch(dataset)}",
+                f"seeds={hydra_value(self.spec.seeds)}",
+                f"final_epoch={self.final_epoch(dataset)}",
+                f"settings={hydra_value(settings)}", f"tables={hydra_value(tables)}",
+                f"refset={self.refset(study)}", f"inputs_root={self.root}",
+                f"models_root={self.models_root}", *self.app_args("compute_distances", dataset)]  # fmt: skip
 
-    def refsize_pairs(self, dataset: str) -> list[tuple[int, int]]:
-        T = self.final_epoch(dataset)
-        return sorted({(self.at(dataset, f), T) for f in self.spec.refsize_study.pairs_at})
+    def tables(self, study: str, table: str, datasets=None) -> list[str]:
+        """The study's `table` files of `datasets` (default: all) that this scale computes."""
+        ran = self.datasets_of(study)
+        return [self.table(study, table, d) for d in (datasets or ran) if d in ran]
 
-    def k_values(self) -> list[int]:
-        s = self.spec.epochs_study
-        return sorted(set(s.k_values) | {s.k})
+    def figure_inputs(self, read) -> list[str]:
+        """The files of a figure's input (figures.spec.Read): a study's tables, or ("runs") the
+        records of the standard training runs."""
+        if read.study == "runs":
+            return [
+                self.path(d, Metrics(STANDARD, s)) for d in self.datasets for s in self.spec.seeds
+            ]
+        return self.tables(read.study, read.table, read.datasets)
 
-    def save_epochs(self, dataset: str) -> list[int]:
-        """Every epoch whose checkpoint (and signature) some study reads."""
-        T = self.final_epoch(dataset)
-        grid = self.grid(dataset)
-        related = {t + k for t in grid for k in self.k_values() if t + k <= T}
-        pairs = {e for pair in self.refsize_pairs(dataset) for e in pair}
-        agree = {self.at(dataset, self.spec.agreement_study.pair_at), T}
-        return sorted(set(grid) | related | pairs | agree)
+    # -- what the studies read, per kind of artifact ---------------------------------------------
+    @cached_property
+    def _needed(self) -> dict:
+        """(dataset, kind, refset) -> {(recipe, seed): {epoch: train points}}, kind: Signature or
+        Predictions (refset None: predictions do not depend on it)."""
+        needed = defaultdict(lambda: defaultdict(dict))
+        for (d, study), artifacts in self._reads.items():
+            for a in artifacts:
+                if isinstance(a, Signature | Predictions):
+                    key = (d, type(a), self.refset(study) if isinstance(a, Signature) else None)
+                    epochs = needed[key][a.recipe, a.seed]
+                    epochs[a.epoch] = max(epochs.get(a.epoch, 0), getattr(a, "train_points", 0))
+        return needed
 
-    def agreement_points(self) -> list[int]:
-        return [m * self.num_reference for m in self.spec.agreement_study.multiples]
+    def save_epochs(self, dataset: str, recipe: str = STANDARD, seed: int | None = None):
+        """Every epoch of a run whose checkpoint some study reads (standard runs: and T)."""
+        epochs = {self.final_epoch(dataset)} if recipe == STANDARD else set()
+        for (d, _, _), runs in self._needed.items():
+            epochs |= {e for (r, s), found in runs.items() if d == dataset and r == recipe
+                       and seed in (None, s) for e in found}  # fmt: skip
+        return sorted(epochs)
+
+    def predictions(self, dataset: str, recipe: str, seed: int) -> tuple[list[int], int]:
+        """The epochs of a run to predict, and how many training points to label (>= 1)."""
+        found = self._needed[dataset, Predictions, None].get((recipe, seed), {})
+        return sorted(found), max([1, *found.values()])
+
+    def signature_families(self):
+        """(dataset, family, recipe regex, reference set, epochs) of every kind of model that gets
+        signatures; a family is a recipe's first word (standard, extract, unlearn), with the
+        reference set in its name when it is not the plan's."""
+        for (d, kind, refset), runs in list(self._needed.items()):
+            families = defaultdict(lambda: (set(), set()))
+            for (recipe, _), epochs in runs.items() if kind is Signature else ():
+                families[recipe.split("-")[0]][0].add(recipe)
+                families[recipe.split("-")[0]][1].update(epochs)
+            for family, (recipes, epochs) in sorted(families.items()):
+                name = family if refset == self.spec.refset else f"{family}_{refset}"
+                regex = "|".join(re.escape(r) for r in sorted(recipes))
+                yield d, name.replace("-", "_"), regex, refset, sorted(epochs)
+
+    def runs(self) -> list[tuple[str, str, int]]:
+        """Every (dataset, recipe, seed) whose model some study reads."""
+        return sorted(
+            {(d, a.recipe, a.seed) for (d, _), arts in self._reads.items() for a in arts}
+        )
 
 
 def plan_from_config(config: dict) -> Plan:
@@ -335,13 +249,7 @@ def plan_from_config(config: dict) -> Plan:
     Raises:
         PlanError: an unknown key (`scal=smoke` must not plan the paper scale) or an invalid plan.
     """
-    unknown = sorted(set(config) - set(CONFIG_KEYS))
-    if unknown:
-        valid = "\n".join(f"  {key}: {what}" for key, what in CONFIG_KEYS.items())
-        raise PlanError(
-            f"unknown --config key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-            f"the pipeline reads only:\n{valid}"
-        )
+    check_config_keys(config)
     return load_plan(
         str(config.get("scale", "paper")),
         overrides=cli_list(config.get("overrides")),
@@ -351,11 +259,7 @@ def plan_from_config(config: dict) -> Plan:
 
 
 def load_plan(
-    scale: str = "paper",
-    *,
-    overrides: list[str] | tuple[str, ...] = (),
-    train_overrides: list[str] | tuple[str, ...] = (),
-    plan_overrides: list[str] | tuple[str, ...] = (),
+    scale: str = "paper", *, overrides=(), train_overrides=(), plan_overrides=()
 ) -> Plan:
     """Read and validate `conf/pipeline/<scale>.yaml`, then compose and check every app config.
 
@@ -369,25 +273,12 @@ def load_plan(
         PlanError: unknown scale, unknown key, wrong type, an invalid override, or settings with which
             every job of a kind would fail (checked here, before any job runs or any file is written).
     """
-    if scale not in SCALES:
-        raise PlanError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
-    bad = [o for o in plan_overrides if "=" not in o]
-    if bad:
-        raise PlanError(f"plan overrides must be key=value, got {', '.join(map(repr, bad))}")
-    try:
-        spec = OmegaConf.merge(
-            OmegaConf.structured(PipelineSchema),
-            OmegaConf.load(CONF_DIR / "pipeline" / f"{scale}.yaml"),
-            OmegaConf.from_dotlist(list(plan_overrides)),
-        )
-        spec = OmegaConf.to_object(spec)
-    except Exception as err:  # omegaconf raises several types, all meaning "invalid"
-        raise PlanError(f"invalid pipeline configuration for scale {scale!r}: {err}") from None
-    _check_spec(spec)
+    spec = read_spec(scale, plan_overrides)
     plan = Plan(spec, tuple(train_overrides), tuple(overrides))
     try:  # compose every app config once, so a bad override fails here, before any job runs
+        unused = {o for d in plan.datasets for o in unused_overrides(plan.zest_args(d))}
         zest_configs = {
-            d: compose("zest", [f"dataset={d}", *plan.zest_args(d)]) for d in plan.datasets
+            d: compose_apps([f"dataset={d}", *plan.zest_args(d)]) for d in plan.datasets
         }
         for d in plan.datasets:
             compose("data", [f"dataset={d}", *plan.data_args(d)])
@@ -395,73 +286,13 @@ def load_plan(
         _ = plan.num_reference
     except Exception as err:
         raise PlanError(f"invalid override: {err}") from None
+    if unused:
+        raise PlanError(
+            f"invalid override: no Zest app has the setting of {', '.join(sorted(unused))}"
+        )
     try:
         check_apps(train_configs, zest_configs)
     except SettingsError as err:
         raise PlanError(str(err)) from None
+    check_seeds(plan.runs())
     return plan
-
-
-def _check_spec(spec: PipelineSchema) -> None:
-    """Refuse plan settings that break a study or the DAG (before composing anything)."""
-    seeds = list(spec.seeds)
-    if len(seeds) < 2:
-        raise PlanError("the plan needs at least two seeds (unrelated models), e.g. seeds=[0,1,2]")
-    if len(set(seeds)) != len(seeds):
-        raise PlanError(
-            f"seeds must be distinct, got {seeds}: two runs of one seed are the same model, and "
-            "their pair would enter every null distribution at distance 0; e.g. seeds=[0,1,2]"
-        )
-    if not all(0 <= s < SEED_LIMIT for s in seeds):
-        raise PlanError(f"seeds must lie in [0, 2**32), got {seeds}; e.g. seeds=[0,1,2]")
-    studied = set(spec.datasets)
-    for what, name, offset, datasets in (
-        ("extraction", "extraction_study.seed_offset", spec.extraction_study.seed_offset,
-         spec.extraction_study.datasets),
-        ("exact-unlearning", "unlearning_study.exact_seed_offset",
-         spec.unlearning_study.exact_seed_offset, spec.unlearning_study.datasets),
-    ):  # fmt: skip
-        derived = [s + offset for s in seeds]
-        if studied & set(datasets) and not all(0 <= s < SEED_LIMIT for s in derived):
-            raise PlanError(
-                f"{name}={offset} gives {what} seeds (seed + offset) {derived} outside "
-                "[0, 2**32); choose seeds and an offset that keep them in that range"
-            )
-    if spec.extraction_study.seed_offset == 0 and studied & set(spec.extraction_study.datasets):
-        raise PlanError(
-            "extraction_study.seed_offset must not be 0: the adversary's copy would share the "
-            "victim's initialization and data order; use the default 100"
-        )
-    problems = []
-    if spec.refset not in ("train-first", "train-random"):
-        problems.append(f"refset must be train-first or train-random, got {spec.refset!r}")
-    if spec.data.source not in ("download", "local", "generated"):
-        problems.append(
-            f"data.source must be download, local or generated, got {spec.data.source!r}"
-        )
-    elif spec.data.source != "generated" and not spec.data.root:
-        problems.append(f"data.root must be set for data.source={spec.data.source}")
-    window = spec.unlearning_study.window
-    if not (window == "all" or (window.startswith("last:") and window[5:].isdigit())):
-        problems.append(f"unlearning_study.window must be all or last:K, got {window!r}")
-    if spec.unlearning_study.repair_epochs < 0:
-        problems.append(
-            f"unlearning_study.repair_epochs must be >= 0, got {spec.unlearning_study.repair_epochs}"
-        )
-    bad_modes = set(spec.extraction_study.modes) - {"labels", "outputs"}
-    if bad_modes:
-        problems.append(
-            f"extraction_study.modes must be labels and/or outputs, got {sorted(bad_modes)}"
-        )
-    e, r, a = spec.epochs_study, spec.refsize_study, spec.agreement_study
-    for name, value, ok in (
-        ("epochs_study.every", e.every, e.every >= 1),  # the grid's step
-        ("epochs_study.k", e.k, e.k >= 1),  # k = 0 would pair a checkpoint with itself
-        ("epochs_study.k_values", e.k_values, bool(e.k_values) and min(e.k_values) >= 1),
-        ("refsize_study.repeats", r.repeats, r.repeats >= 1),
-        ("agreement_study.multiples", a.multiples, bool(a.multiples) and min(a.multiples) >= 1),
-    ):
-        if not ok:
-            problems.append(f"{name} must be >= 1, got {value}")
-    if problems:
-        raise PlanError("; ".join(problems))

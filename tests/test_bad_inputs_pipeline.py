@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.plan import CONFIG_KEYS, PlanError, cli_list, load_plan, plan_from_config
+from pipeline.plan import load_plan, plan_from_config
+from pipeline.spec import CONFIG_KEYS, PlanError, cli_list
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,11 +103,15 @@ def test_bracketed_plan_overrides_reach_the_plan():
         ([f"seeds=[0,{2**32}]"], ["seeds must lie in [0, 2**32)"]),
         (  # the adversary's seed is victim seed + offset
             [f"seeds=[0,{2**32 - 50}]"],
-            ["extraction_study.seed_offset=100", "extraction seeds", "outside [0, 2**32)"],
+            [
+                "seeds outside [0, 2**32)",
+                f"extract-labels-from-seed{2**32 - 50} seed {2**32 + 50}",
+                "extraction_study.seed_offset",
+            ],  # fmt: skip
         ),
         (
             ["unlearning_study.exact_seed_offset=-1"],
-            ["unlearning_study.exact_seed_offset=-1", "exact-unlearning seeds", "[-1, 0, 1]"],
+            ["unlearning_study.exact_seed_offset", "unlearn-exact seed -1", "outside [0, 2**32)"],
         ),
         (["extraction_study.seed_offset=0"], ["seed_offset must not be 0", "initialization"]),
         (["seeds=[3]"], ["at least two seeds"]),
@@ -123,7 +128,7 @@ def test_bad_seeds_are_refused(overrides, words, tmp_path, monkeypatch):
 def test_the_largest_valid_seeds_are_accepted():
     offset = 100  # extraction_study.seed_offset of every scale
     plan = load_plan("smoke", plan_overrides=[f"seeds=[0,{2**32 - 1 - offset}]"])
-    assert plan.extraction_seed(plan.spec.seeds[1]) == 2**32 - 1
+    assert ("cifar10", f"extract-labels-from-seed{2**32 - 1 - offset}", 2**32 - 1) in plan.runs()
 
 
 # -- 4. overrides with which every job of a kind would fail --------------------------------------

@@ -1,9 +1,15 @@
 """The pipeline plan: every scale loads, the checkpoints it asks for cover every study's pairs."""
 
+import dataclasses
+import re
+
 import pytest
 
+from experiments.compute_distances import context
+from experiments.studies import STUDIES, Metrics, Signature, agreement, refsize, unlearning
 from pipeline.apps import compose
-from pipeline.plan import SCALES, PlanError, cli_list, load_plan, slug
+from pipeline.plan import load_plan
+from pipeline.spec import SCALES, PlanError, cli_list, slug
 
 
 @pytest.fixture(scope="module")
@@ -19,21 +25,45 @@ def test_every_scale_loads_with_its_datasets(plans):
 
 def test_paper_plan_matches_the_paper(plans):
     p = plans["paper"]
-    assert p.refsize_pairs("cifar10") == [(100, 200), (190, 200)]
-    assert p.agreement_points() == [128, 1280]
-    assert len(p.spec.seeds) == 5 and p.spec.epochs_study.k == 5
+    ctx = p.context("cifar10")
+    assert refsize.pairs(ctx) == [(100, 200), (190, 200)]
+    assert agreement.num_points(ctx) == [128, 1280]
+    assert len(p.spec.seeds) == 5 and p.settings("epochs").k == 5
+    assert p.studies("ag_news") == ["agreement", "epochs"]  # refsize and section 5: images only
 
 
 @pytest.mark.parametrize("scale", SCALES)
-def test_saved_epochs_cover_every_pair(plans, scale):
+def test_every_artifact_a_study_reads_is_built(plans, scale):
+    """Each signature has a rule family (recipe, reference set, epoch) and each checkpoint read is
+    saved by its training run: the plan derives both from what the studies read."""
+    p = plans[scale]
+    families = list(p.signature_families())
+    for d in p.datasets:
+        assert {0, p.final_epoch(d)} <= set(p.save_epochs(d))
+        for study in p.studies(d):
+            for a in p.reads(d, study):
+                if isinstance(a, Metrics):
+                    continue
+                assert a.epoch in p.save_epochs(d, a.recipe, a.seed), (study, a)
+                if isinstance(a, Signature):
+                    assert any(fd == d and re.fullmatch(rx, a.recipe) and ref == p.refset(study)
+                               and a.epoch in epochs for fd, _, rx, ref, epochs in families), a  # fmt: skip
+                else:
+                    assert a.epoch in p.predictions(d, a.recipe, a.seed)[0]
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_every_study_job_composes_in_the_app_with_the_plans_settings(plans, scale):
+    """What the plan writes on a job's command line is what the app reads back."""
     p = plans[scale]
     for d in p.datasets:
-        saved, T = set(p.save_epochs(d)), p.final_epoch(d)
-        assert {0, T} <= saved
-        for t in p.grid(d):
-            assert t in saved
-            assert all(t + k in saved for k in p.k_values() if t + k <= T)
-        assert all(a in saved and b in saved for a, b in p.refsize_pairs(d))
+        for study in p.studies(d):
+            cfg = compose("compute_distances", [*p.study_args(d, study), "run_dir=x"])
+            ctx = context(cfg)
+            assert ctx == dataclasses.replace(p.context(d), settings=ctx.settings,
+                                              metrics=ctx.metrics, n_bootstrap=ctx.n_bootstrap)  # fmt: skip
+            assert ctx.settings[study] == p.settings(study)
+            assert set(cfg.tables) == set(STUDIES[study].tables)
 
 
 def test_overrides_go_to_their_own_folder(plans):
@@ -69,14 +99,10 @@ def test_cli_list():
 
 
 def test_exact_unlearning_seed_offset_reaches_the_study():
-    from experiments.compute_distances import _suspects
-
     plan = load_plan("smoke", plan_overrides=["unlearning_study.exact_seed_offset=50"])
-    assert [plan.exact_seed(s) for s in (1, 2)] == [51, 52]
-    cfg = compose(
-        "zest", ["study.name=unlearning", "study.final_epoch=3", "study.exact_seed_offset=50"]
-    )
-    suspects = _suspects(cfg)
-    assert suspects["unlearn-exact"](1) == ("unlearn-exact", 51, [3])
-    assert suspects["unlearn-amnesiac"](1) == ("unlearn-amnesiac", 1, [3])
-    assert load_plan("smoke").exact_seed(1) == 1  # default: the original's own seed
+    cfg = compose("compute_distances", [*plan.study_args("cifar10", "unlearning"), "run_dir=x"])
+    exact, amnesiac = unlearning.suspects_of(context(cfg), 1)
+    assert (exact.recipe, exact.seed, amnesiac.seed) == ("unlearn-exact", 51, 1)
+    assert ("cifar10", "unlearn-exact", 51) in plan.runs()
+    default = load_plan("smoke")  # the original's own seed
+    assert unlearning.suspects_of(default.context("cifar10"), 1)[0].seed == 1

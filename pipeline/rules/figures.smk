@@ -1,115 +1,46 @@
 # Figures and tables of the paper, rendered from the result tables only (never from checkpoints).
-# One rule per figure and table, so each carries its own caption into `snakemake --report`.
+# One rule per output of figures/spec.py (each carries its caption into `snakemake --report`); an output
+# reads its tables by role (figures/catalog/), and gets only the options it takes that the plan sets.
+from figures.spec import OUTPUTS
 
-VISION = ["cifar10", "cifar100"]
-TEXT_AUDIO = ["ag_news", "speech_commands"]
-EVERY = list(PLAN.spec.datasets)
-
-
-FIGURES = {  # name -> the result tables it reads (datasets this scale lacks become empty panels)
-    "fig2_epochs_vision": study_tables("epochs", VISION),
-    "fig3_refsize": study_tables("refsize", VISION),
-    "fig4_epochs_text_audio": study_tables("epochs", TEXT_AUDIO),
-    "fig7_k": study_tables("epochs", VISION),
-    "fig8_metrics": study_tables("epochs", VISION),
+FIGURE_OPTIONS = {  # what the plan decides for the outputs that take it
+    "k": PLAN.settings("epochs").k,
+    "note": f"{PLAN.spec.scale} scale, N = {PLAN.num_reference}, {len(PLAN.spec.seeds)} seeds",
 }
-TABLES = {
-    "table_headline": study_tables("epochs", EVERY),
-    "table_agreement": study_tables("agreement", EVERY),
-}
-if PLAN.extraction_datasets:
-    FIGURES["fig5_extraction"] = study_tables("extraction", PLAN.extraction_datasets)
-    FIGURES["fig9_extraction_metrics"] = FIGURES["fig5_extraction"]
-    TABLES["table_extraction"] = FIGURES["fig5_extraction"]
-if PLAN.unlearning_datasets:
-    _unlearning = study_tables("unlearning", PLAN.unlearning_datasets) + unlearned_metrics()
-    FIGURES["fig6_unlearning"] = _unlearning
-    FIGURES["fig10_unlearning_metrics"] = _unlearning
-    TABLES["table_unlearning"] = _unlearning
-if PLAN.extraction_datasets or PLAN.unlearning_datasets:
-    TABLES["table_verdicts"] = verdict_tables()
-NOTE = f"{PLAN.spec.scale} scale, N = {PLAN.num_reference}, {len(PLAN.spec.seeds)} seeds"
-
-for _name, _inputs in FIGURES.items():
+RENDERED = {}  # output name -> the files it writes
+for _out in OUTPUTS.values():
+    _inputs = {role: PLAN.figure_inputs(read) for role, read in _out.reads.items()}
+    if not any(_inputs.values()):
+        continue  # no study of this scale feeds it
+    _folder = "figures" if _out.kind == "figure" else "tables"
+    _files = _out.files(f"{ROOT}/{_folder}/{_out.name}")
+    RENDERED[_out.name] = [str(f) for f in _files]
+    _options = [f"--{o.replace('_', '-')}={FIGURE_OPTIONS[o]}" for o in _out.options
+                if o in FIGURE_OPTIONS]  # fmt: skip
+    _roles = [arg for role, files in _inputs.items() for arg in (f"--{role}", *files)]
 
     rule:
         name:
-            f"render_{_name}"
+            f"render_{_out.name}"
         input:
-            _inputs,
+            [f for files in _inputs.values() for f in files],
         output:
-            pdf=report(f"{ROOT}/figures/{_name}.pdf", caption=f"../../figures/captions/{_name}.rst",
-                       category="Figures"),
-            png=f"{ROOT}/figures/{_name}.png",
+            report(str(_files[0]), caption=str(_out.caption), category=_folder.title()),
+            [str(f) for f in _files[1:]],
         log:
-            f"{ROOT}/logs/render/{_name}.log",
+            f"{ROOT}/logs/render/{_out.name}.log",
         benchmark:
-            f"{ROOT}/benchmarks/render/{_name}.tsv"
+            f"{ROOT}/benchmarks/render/{_out.name}.tsv"
         params:
-            name=_name,
-            out=lambda w, output: os.path.splitext(output.pdf)[0],
-            k=PLAN.spec.epochs_study.k,
-            note=hydra_args(NOTE),
+            args=hydra_args(_out.name, "--out", f"{ROOT}/{_folder}/{_out.name}", *_roles, *_options),
         localrule: True
         conda:
             "../../environment.yml"
         shell:
-            "python -m figures.render {params.name} --out {params.out} --k {params.k} "
-            "--note {params.note} {input} > {log} 2>&1"
-
-
-for _name, _inputs in TABLES.items():
-
-    rule:
-        name:
-            f"render_{_name}"
-        input:
-            _inputs,
-        output:
-            csv=report(f"{ROOT}/tables/{_name}.csv", caption=f"../../figures/captions/{_name}.rst",
-                       category="Tables"),
-            md=f"{ROOT}/tables/{_name}.md",
-            tex=f"{ROOT}/tables/{_name}.tex",
-        log:
-            f"{ROOT}/logs/render/{_name}.log",
-        benchmark:
-            f"{ROOT}/benchmarks/render/{_name}.tsv"
-        params:
-            name=_name,
-            out=lambda w, output: os.path.splitext(output.csv)[0],
-            k=PLAN.spec.epochs_study.k,
-        localrule: True
-        conda:
-            "../../environment.yml"
-        shell:
-            "python -m figures.render {params.name} --out {params.out} --k {params.k} {input} "
-            "> {log} 2>&1"
-
-
-rule render_table_accuracy:
-    input:
-        [metrics_json(d, s) for d in PLAN.datasets for s in PLAN.spec.seeds],
-    output:
-        csv=report(f"{ROOT}/tables/table_accuracy.csv",
-                   caption="../../figures/captions/table_accuracy.rst", category="Tables"),
-        md=f"{ROOT}/tables/table_accuracy.md",
-        tex=f"{ROOT}/tables/table_accuracy.tex",
-    log:
-        f"{ROOT}/logs/render/table_accuracy.log",
-    benchmark:
-        f"{ROOT}/benchmarks/render/table_accuracy.tsv"
-    params:
-        out=lambda w, output: os.path.splitext(output.csv)[0],
-    localrule: True
-    conda:
-        "../../environment.yml"
-    shell:
-        "python -m figures.render table_accuracy --out {params.out} {input} > {log} 2>&1"
+            "python -m figures.render {params.args} > {log} 2>&1"
 
 
 rule make_report_inputs:
     input:
-        expand(f"{ROOT}/figures/{{name}}.{{ext}}", name=FIGURES, ext=["pdf", "png"]),
-        expand(f"{ROOT}/tables/{{name}}.{{ext}}", name=[*TABLES, "table_accuracy"],
-               ext=["csv", "md", "tex"]),
+        [f for files in RENDERED.values() for f in files],
     localrule: True

@@ -1,0 +1,143 @@
+"""What every study is made of: its settings, what it reads, its tables, and one pure function.
+
+A study (`Study`) is one unit: a typed settings dataclass (its only schema: the plan reads it from
+`conf/pipeline/<scale>.yaml`, the `compute_distances` app from its command line), `reads(ctx)` (the
+artifacts it needs, from which the plan derives every checkpoint, signature and prediction to
+build), `compute(inputs, ctx)` (the pure function from those artifacts to its tables) and `tables`
+(each table's columns: the contract the figures read). `experiments.studies.STUDIES` collects them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+import zest
+
+STANDARD = "standard"  # the recipe folder of the reference and unrelated models
+
+
+# --- artifacts: what a study reads (paths: experiments.studies.layout) ---------------------------
+@dataclass(frozen=True, order=True)
+class Signature:
+    """The signature of one checkpoint on the study's reference set."""
+
+    recipe: str
+    seed: int
+    epoch: int
+
+
+@dataclass(frozen=True, order=True)
+class Predictions:
+    """One checkpoint's outputs: argmax labels on the first `train_points` training points and its
+    scores (logits) on the whole test split."""
+
+    recipe: str
+    seed: int
+    epoch: int
+    train_points: int = 0
+
+
+@dataclass(frozen=True, order=True)
+class Metrics:
+    """A training run's record (`metrics.json`: accuracies per epoch)."""
+
+    recipe: str
+    seed: int
+
+
+Artifact = Signature | Predictions | Metrics
+
+
+class Inputs(Protocol):
+    """The artifacts of one dataset, loaded (experiments.compute_distances builds it from files)."""
+
+    def signature(self, recipe: str, seed: int, epoch: int) -> zest.Signature: ...
+
+    def labels(self, recipe: str, seed: int, epoch: int) -> np.ndarray: ...
+
+    def test_scores(self, recipe: str, seed: int, epoch: int) -> np.ndarray: ...
+
+    def metrics(self, recipe: str, seed: int) -> dict: ...
+
+
+# --- what a study knows of the run ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Context:
+    """Everything a study derives its pairs from: one dataset of one plan.
+
+    `settings` holds the settings of the studies this one reads (its own and, e.g., the extraction
+    study's for a study of extracted copies), by name.
+    """
+
+    dataset: str
+    seeds: tuple[int, ...]
+    final_epoch: int
+    num_reference: int
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ("cosine", "l1", "l2")
+    align: str | None = "greedy"
+    n_bootstrap: int = 1000
+
+    def of(self, study: str):
+        return self.settings[study]
+
+    def at(self, fraction: float) -> int:
+        """The epoch at a fraction of training, strictly before the end (100 of 200 for 0.5)."""
+        T = self.final_epoch
+        return max(0, min(T - 1, round(fraction * T)))
+
+    def grid(self, every: int) -> list[int]:
+        """Epochs 0, every, 2 every, ..., and T."""
+        T = self.final_epoch
+        return sorted(set(range(0, T + 1, every)) | {T})
+
+
+@dataclass(frozen=True)
+class Study:
+    """One study: see the module docstring."""
+
+    name: str
+    settings: type  # a dataclass; its `datasets` field (None: every dataset) says where it runs
+    tables: Mapping[str, tuple[str, ...]]  # table -> columns ("distances" first, then "verdicts")
+    reads: Callable[[Context], list[Artifact]]
+    compute: Callable[[Inputs, Context], dict[str, pd.DataFrame]]
+    problems: Callable[[Any], list[str]] = lambda settings: []  # settings that cannot work
+    uses: tuple[str, ...] = ()  # other studies whose settings it reads
+    refset: str | None = None  # a fixed reference set (None: the plan's)
+    summary: str = ""
+
+    def runs_on(self, dataset: str, settings) -> bool:
+        datasets = getattr(settings, "datasets", None)
+        return datasets is None or dataset in datasets
+
+    def check(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        """Refuse tables that break the contract (a bug in the study, not a user error)."""
+        if set(tables) != set(self.tables):
+            raise AssertionError(f"{self.name}: tables {sorted(tables)} != {sorted(self.tables)}")
+        for name, df in tables.items():
+            missing = [c for c in self.tables[name] if c not in df.columns]
+            if missing:
+                raise AssertionError(f"{self.name}/{name}: missing columns {missing}")
+
+
+# --- shared by the studies -----------------------------------------------------------------------
+def relative(table: pd.DataFrame, baseline: pd.DataFrame) -> pd.Series:
+    """value / mean baseline value of the same metric: the paper's relative distance (appendix C,
+    equation 1), the one normalization of every table."""
+    means = baseline.groupby("metric")["value"].mean()
+    return table["value"] / table["metric"].map(means)
+
+
+def distances(a: zest.Signature, b: zest.Signature, ctx: Context) -> dict[str, float]:
+    """Zest distance of a pair for every metric of the run."""
+    return {m: zest.distance(a, b, metric=m, align=ctx.align) for m in ctx.metrics}
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of equal labels."""
+    return float(np.mean(np.asarray(a) == np.asarray(b)))

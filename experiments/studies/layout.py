@@ -1,0 +1,34 @@
+"""Where the pipeline keeps each artifact and table. Paths carry identity: dataset, reference set,
+architecture, recipe, seed and epoch are folders, so a result names what it was computed from.
+
+`root` holds everything downstream of the models (references, signatures, predictions, tables);
+`models_root` the data and the models (shared by every Zest ablation of a scale).
+"""
+
+from __future__ import annotations
+
+from experiments.studies.base import Artifact, Metrics, Predictions, Signature
+
+RUN = "{dataset}/{arch}/{recipe}/seed{seed}"  # one training run
+MODEL_METRICS = "{models_root}/models/" + RUN + "/metrics.json"
+SIGNATURE = "{root}/signatures/{dataset}/{refset}/{arch}/{recipe}/seed{seed}/epoch{epoch}.npz"
+PREDICTIONS = "{root}/predictions/" + RUN + ".npz"  # every requested epoch of one run
+TABLE = "{root}/{table}/{dataset}/{refset}/{study}.tsv"  # table: distances | verdicts
+
+
+def artifact_path(a: Artifact, *, root: str, models_root: str, dataset: str, arch: str,
+                  refset: str) -> str:  # fmt: skip
+    """The file that holds artifact `a` of one dataset's run."""
+    where = dict(root=root, models_root=models_root, dataset=dataset, arch=arch, refset=refset,
+                 recipe=a.recipe, seed=a.seed)  # fmt: skip
+    if isinstance(a, Signature):
+        return SIGNATURE.format(epoch=a.epoch, **where)
+    if isinstance(a, Predictions):
+        return PREDICTIONS.format(**where)
+    if isinstance(a, Metrics):
+        return MODEL_METRICS.format(**where)
+    raise TypeError(f"not an artifact: {a!r}")
+
+
+def table_path(*, root: str, table: str, dataset: str, refset: str, study: str) -> str:
+    return TABLE.format(root=root, table=table, dataset=dataset, refset=refset, study=study)

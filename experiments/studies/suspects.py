@@ -1,0 +1,136 @@
+"""What the section-5 studies share: a victim, its suspects, unrelated models, and verdicts.
+
+Used by `extraction` (copies made by querying the victim) and `unlearning` (models that should
+have forgotten part of the victim's training data). Each of them names its suspects with one
+function, `suspects(ctx, victim) -> [Suspect]`: the only place the recipes' folder names and seed
+offsets are spelled (the plan derives the training jobs from it, this module the pairs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import combinations
+
+import pandas as pd
+
+import zest
+from experiments.studies.base import (
+    STANDARD,
+    Artifact,
+    Context,
+    Inputs,
+    Metrics,
+    Signature,
+    relative,
+)
+from training.data.registry import DATASETS
+
+DISTANCE_COLUMNS = ("dataset", "metric", "relation", "kind", "victim_seed", "seed_b", "epoch_b",
+                    "value", "relative", "closer_percent", "test_accuracy", "forget_accuracy",
+                    "broken")  # fmt: skip
+VERDICT_COLUMNS = ("dataset", "suspect", "victim_seed", "seed_b", "epoch_b", "metric", "distance",
+                   "relative", "p_value", "ci_low", "ci_high", "n_independent", "related",
+                   "conclusive")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Suspect:
+    kind: str  # extract-labels, unlearn-exact, ...: the table's `kind`
+    recipe: str  # its models' folder: extract-labels-from-seed0, unlearn-exact, ...
+    seed: int
+    epochs: tuple[int, ...]  # compared at each; the verdict at the last
+
+
+Suspects = Callable[[Context, int], list[Suspect]]
+
+
+def reads(ctx: Context, suspects: Suspects) -> list[Artifact]:
+    """Victims at T, every suspect at its epochs, and the runs' records (accuracies)."""
+    T = ctx.final_epoch
+    out: list[Artifact] = [Signature(STANDARD, v, T) for v in ctx.seeds]
+    out += [Metrics(STANDARD, v) for v in ctx.seeds]
+    for v in ctx.seeds:
+        for s in suspects(ctx, v):
+            out += [Signature(s.recipe, s.seed, e) for e in s.epochs] + [Metrics(s.recipe, s.seed)]
+    return out
+
+
+def accuracy(record: dict, key: str, epoch: int) -> float:
+    """`key` of the run's history entry at `epoch`, else the record's own `key` (the final model's,
+    as written by experiments.unlearn); NaN when neither was recorded."""
+    for entry in record.get("history") or []:
+        if isinstance(entry, dict) and entry.get("epoch") == epoch and entry.get(key) is not None:
+            return float(entry[key])
+    value = record.get(key)
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
+def is_broken(dataset: str, test_accuracy: float) -> bool:
+    """At or below the dataset's near-chance accuracy (training.data.registry); False if unknown."""
+    info = DATASETS.get(dataset)
+    return info is not None and math.isfinite(test_accuracy) and test_accuracy <= info.broken_below
+
+
+def distance_table(inputs: Inputs, ctx: Context, suspects: Suspects) -> pd.DataFrame:
+    """Victim vs each suspect at each of its epochs (`suspect`) and vs every other seed's standard
+    model at T (`unrelated`); `relative` over the dataset's unrelated rows (equation 1)."""
+    T, rows = ctx.final_epoch, []
+
+    def add(kind, relation, victim, recipe, seed_b, epoch_b):
+        a = inputs.signature(STANDARD, victim, T)
+        b = inputs.signature(recipe, seed_b, epoch_b)
+        record = inputs.metrics(recipe, seed_b)
+        acc = accuracy(record, "test_accuracy", epoch_b)
+        for m in ctx.metrics:
+            rows.append(dict(dataset=ctx.dataset, metric=m, relation=relation, kind=kind,
+                             victim_seed=victim, seed_b=seed_b, epoch_b=epoch_b,
+                             value=zest.distance(a, b, metric=m, align=ctx.align),
+                             test_accuracy=acc,
+                             forget_accuracy=accuracy(record, "forget_accuracy", epoch_b),
+                             broken=is_broken(ctx.dataset, acc)))  # fmt: skip
+
+    for v in ctx.seeds:
+        for other in ctx.seeds:
+            if other != v:
+                add(STANDARD, "unrelated", v, STANDARD, other, T)
+        for s in suspects(ctx, v):
+            for e in s.epochs:
+                add(s.kind, "suspect", v, s.recipe, s.seed, e)
+    table = pd.DataFrame(rows)
+    table.insert(8, "relative", relative(table, table[table.relation == "unrelated"]))
+    table.insert(9, "closer_percent", 100.0 * (1.0 - table["relative"]))
+    return table
+
+
+def verdict_table(inputs: Inputs, ctx: Context, suspects: Suspects) -> pd.DataFrame:
+    """`zest.verdict` for every (victim, suspect as delivered: its last epoch), cosine.
+
+    The independent pairs of victim v are (v, s) and (s, s') for the other seeds' standard models
+    at T: the distances a model trained independently of v would have.
+    """
+    T, rows = ctx.final_epoch, []
+    for v in ctx.seeds:
+        victim = inputs.signature(STANDARD, v, T)
+        others = [inputs.signature(STANDARD, s, T) for s in ctx.seeds if s != v]
+        pairs = [(victim, o) for o in others] + list(combinations(others, 2))
+        for s in suspects(ctx, v):
+            epoch_b = max(s.epochs)
+            out = zest.verdict(victim, inputs.signature(s.recipe, s.seed, epoch_b), pairs,
+                               metric="cosine", align=ctx.align, n_bootstrap=ctx.n_bootstrap)  # fmt: skip
+            low, high = out.ci
+            firm = (high < 1.0) if out.related else (low > 1.0)
+            rows.append(dict(dataset=ctx.dataset, suspect=s.kind, victim_seed=v, seed_b=s.seed,
+                             epoch_b=epoch_b, metric="cosine", distance=out.distance,
+                             relative=out.relative_distance, p_value=out.p_value, ci_low=low,
+                             ci_high=high, n_independent=len(pairs), related=out.related,
+                             conclusive=bool(firm)))  # fmt: skip
+    return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
+
+
+def compute(inputs: Inputs, ctx: Context, suspects: Suspects) -> dict[str, pd.DataFrame]:
+    return {
+        "distances": distance_table(inputs, ctx, suspects),
+        "verdicts": verdict_table(inputs, ctx, suspects),
+    }

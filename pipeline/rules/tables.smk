@@ -1,0 +1,29 @@
+# One job per (study, dataset) computes the study's tables from what it reads (experiments/studies/);
+# the plan says which studies run on which dataset and writes every argument of the job.
+from experiments.studies import STUDIES
+
+for _study in STUDIES.values():
+
+    rule:
+        name:
+            f"compute_{_study.name}"
+        input:
+            lambda w, _s=_study.name: PLAN.study_inputs(w.dataset, _s),
+        output:
+            **{t: TABLE.replace("{table}", t).replace("{study}", _study.name) for t in _study.tables},
+        log:
+            f"{ROOT}/logs/compute_{_study.name}/{{dataset}}/{{refset}}.log",
+        benchmark:
+            f"{ROOT}/benchmarks/compute_{_study.name}/{{dataset}}/{{refset}}.tsv"
+        wildcard_constraints:
+            refset=REFSETS,
+        params:
+            args=lambda w, output, _s=_study.name: hydra_args(
+                *PLAN.study_args(w.dataset, _s),
+                f"run_dir={os.path.dirname(output[0])}",
+                f"hydra.output_subdir=.hydra-{_s}",
+            ),
+        conda:
+            "../../environment.yml"
+        shell:
+            "python -m experiments.compute_distances {params.args} > {log} 2>&1"

@@ -1,0 +1,75 @@
+"""Hand-made study inputs: signatures with known geometry, labels, scores and run records.
+
+Seeds are random directions; training moves a model slowly along its own direction; a suspect of
+victim v (any recipe but `standard`) sits near v, so its studies know which pairs are close.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import zest
+from experiments.studies import STUDIES, Context
+
+POINTS, FEATURES, CLASSES = 4, 3, 5
+OFFSETS = np.arange(0, POINTS * FEATURES + 1, FEATURES, dtype=np.int64)
+TEST_POINTS = 40
+
+
+def _victim_of(recipe: str, seed: int) -> int:
+    """The victim a suspect derives from: the number after `-from-seed`, else its own seed."""
+    return int(recipe.rsplit("seed", 1)[1]) if "-from-seed" in recipe else seed
+
+
+def _direction(seed: int, shape) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=shape)
+
+
+class HandMade:
+    """`experiments.studies.base.Inputs` without files."""
+
+    def __init__(self, accuracy: float = 0.6):
+        self.accuracy = accuracy
+
+    def signature(self, recipe: str, seed: int, epoch: int) -> zest.Signature:
+        shape = (POINTS * FEATURES, CLASSES)
+        origin = _victim_of(recipe, seed) if recipe != "standard" else seed
+        weights = _direction(origin, shape) + 0.01 * epoch * _direction(100 + origin, shape)
+        if recipe != "standard":
+            weights = weights + 0.05 * _direction(1000 + seed, shape)
+        return zest.Signature(weights, OFFSETS, "ref")
+
+    def test_scores(self, recipe: str, seed: int, epoch: int) -> np.ndarray:
+        origin = _victim_of(recipe, seed) if recipe != "standard" else seed
+        scores = _direction(origin, (TEST_POINTS, CLASSES))
+        return scores + 0.1 * _direction(7 * seed + epoch + 3, scores.shape)
+
+    def labels(self, recipe: str, seed: int, epoch: int) -> np.ndarray:
+        return np.random.default_rng(seed + 10 * epoch).integers(0, CLASSES, size=64)
+
+    def metrics(self, recipe: str, seed: int) -> dict:
+        history = [{"epoch": e, "test_accuracy": self.accuracy} for e in range(0, 9)]
+        out = {"history": history, "test_accuracy": self.accuracy}
+        if recipe.startswith("unlearn"):
+            out["forget_accuracy"] = self.accuracy - 0.1
+        return out
+
+
+def context(dataset: str = "cifar10", seeds=(0, 1, 2), final_epoch: int = 4, **changes) -> Context:
+    """A small run: N = 4 reference points, every study's default settings, with `changes` as
+    {study: {field: value}}."""
+    settings = {}
+    for name, study in STUDIES.items():
+        settings[name] = study.settings(**changes.get(name, {}))
+    small = {"epochs": dict(every=2, k=1, k_values=[1, 2]), "refsize": dict(repeats=2)}
+    for name, values in small.items():
+        if name not in changes:
+            settings[name] = STUDIES[name].settings(**values)
+    return Context(dataset=dataset, seeds=tuple(seeds), final_epoch=final_epoch,
+                   num_reference=POINTS, settings=settings, metrics=("cosine", "l2"),
+                   align="greedy", n_bootstrap=50)  # fmt: skip
+
+
+def tables(study: str, dataset: str = "cifar10", **kwargs) -> dict:
+    """Every table of `study`, computed from hand-made inputs."""
+    return STUDIES[study].compute(HandMade(**kwargs), context(dataset))
