@@ -1,10 +1,18 @@
 """Figures and tables of sections 4 and 5 of the paper, rendered from the pipeline's result tables.
 
-``python -m figures.render NAME --out PATH [--k K] INPUTS...`` (see ``figures.render``), or
-``figures.render.render(name, inputs, out, **opts)``. Modules: ``paper_values`` (the paper's
-numbers), ``load`` (reading tables, atomic writes), ``stats`` (aggregation, headline), ``style``
-(look and saving), ``curves`` (Figures 2, 3, 4, 7, 8), ``tables`` and ``tabulate`` (tables);
-section 5: ``suspects`` (extraction/unlearning/verdict tables, accuracies of suspect models),
-``case_studies`` (Figures 5, 6, 9, 10), ``case_tables`` (extraction, unlearning), ``verdict_table``;
-``captions/`` (one reStructuredText caption per output, for the Snakemake report).
+``python -m figures.render NAME --out STEM [--ROLE FILE ...]... [--OPTION VALUE]...`` (see
+``figures.render``), or ``figures.render.render(name, {role: paths}, out, **options)``.
+
+- ``spec``: one spec per output (``OUTPUTS``: what it reads, its options, its renderer), read
+  by the Snakemake rules and the command line alike; ``OPTIONS``: every option.
+- ``catalog/``: one module per group of outputs, each with its ``OUTPUTS`` and renderers.
+- Shared: ``load`` (the result tables and metrics.json, ``columns(study, table)``), ``stats``
+  (aggregation over seeds), ``suspects`` (section-5 aggregation), ``panels`` and ``style``
+  (figures), ``tabulate`` (tables), ``paper_values`` (the paper's numbers).
+- ``captions/``: one reStructuredText caption per output, for the Snakemake report.
+
+Figures decide nothing: normalization (``relative``, ``closer_percent``), the ``broken`` flag and
+the verdicts (``related``, ``conclusive``) are columns of the result tables; figures aggregate
+them for display. Datasets, their labels and the paper's classifiers come from
+``training.data.registry``.
 """

@@ -1,8 +1,10 @@
-"""Reading the result tables (docs/architecture.md, "Result tables"); writing outputs atomically.
+"""Reading the inputs: the result tables (docs/architecture.md, "Result tables") and metrics.json.
 
-Tables are grouped by their ``dataset`` column (or, when a table has none, by the ``{dataset}``
-folder of ``distances/{dataset}/{refset}/<study>.tsv``). A missing or empty input is not an error:
-it is logged and the dataset is drawn as "no data at this scale".
+One reader per kind of input: ``read_study(paths, study, table)`` for every TSV of the contract,
+grouped by its ``dataset`` column, and ``read_run`` for a training run's ``metrics.json``. Which
+columns a table must have is ``columns(study, table)``, from the studies' registry. A missing or
+empty input is not an error: it is logged and its dataset drawn as "no data at this scale"; a
+file that is not the table its role names is a ``TableError`` naming it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,50 +27,18 @@ class TableError(UserError, ValueError):
     """A result table (TSV/JSON) is unreadable or not the table a figure needs."""
 
 
-def read_tsv(path: Path) -> pd.DataFrame:
-    """A tab-separated result table; an unreadable one is a `TableError` naming it."""
+FLAGS = ("related", "conclusive", "broken")  # boolean columns, read as pandas' nullable boolean
+
+
+def columns(study: str, table: str = "distances") -> tuple[str, ...]:
+    """The columns of ``table`` (``distances`` or ``verdicts``) of ``study``: the contract, as
+    the study declares it (``experiments.studies.STUDIES[study].tables[table]``)."""
+    from experiments.studies import STUDIES  # here, not above: it imports torch
+
     try:
-        return pd.read_csv(path, sep="\t")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise TableError(f"{path}: not a readable result table ({exc})") from None
-
-
-def read_json(path: Path) -> dict:
-    """A JSON record (a run's metrics.json); an unreadable one is a `TableError` naming it."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise TableError(f"{path}: not a readable JSON record ({exc})") from None
-    if not isinstance(data, dict):
-        raise TableError(f"{path}: not a JSON object")
-    return data
-
-
-COLUMNS = {
-    "epochs": (
-        "dataset",
-        "metric",
-        "relation",
-        "seed_a",
-        "epoch_a",
-        "seed_b",
-        "epoch_b",
-        "t",
-        "k",
-    ),
-    "refsize": ("dataset", "metric", "pair", "seed", "epoch_a", "epoch_b", "size", "repeat"),
-    "agreement": (
-        "dataset",
-        "relation",
-        "seed_a",
-        "epoch_a",
-        "seed_b",
-        "epoch_b",
-        "num_points",
-        "agreement",
-    ),
-}
-KNOWN_SUFFIXES = (".pdf", ".png", ".csv", ".md", ".tex")
+        return tuple(STUDIES[study].tables[table])
+    except KeyError:
+        raise TableError(f"the contract has no {table} table of study {study!r}") from None
 
 
 @dataclass
@@ -79,6 +48,68 @@ class Table:
     data: pd.DataFrame
     sources: list[Path] = field(default_factory=list)
     refsets: list[str] = field(default_factory=list)
+
+
+def read_tsv(path: Path) -> pd.DataFrame:
+    """A tab-separated result table; an unreadable one is a ``TableError`` naming it."""
+    try:
+        return pd.read_csv(path, sep="\t")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise TableError(f"{path}: not a readable result table ({exc})") from None
+
+
+def as_flag(value):
+    """A boolean cell (``True``, ``false``, 1, ...) as True/False; NA when empty."""
+    if isinstance(value, str):
+        return {"true": True, "false": False, "1": True, "0": False}.get(value.strip().lower())
+    return None if pd.isna(value) else bool(value)
+
+
+def read_table(path: Path, study: str, table: str = "distances") -> pd.DataFrame | None:
+    """One table of ``study``; None (logged) when the file is missing or has no rows.
+
+    Raises:
+        TableError: unreadable, or without a column of ``columns(study, table)``.
+    """
+    path = Path(path)
+    if not path.exists():
+        log.warning("%s: no such file, its dataset is drawn as missing", path)
+        return None
+    df = read_tsv(path)
+    missing = [c for c in columns(study, table) if c not in df.columns]
+    if missing:
+        what = study if table == "distances" else f"{study} {table}"
+        raise TableError(f"{path}: not the {what} table, missing columns {missing}")
+    if df.empty:
+        log.warning("%s: empty table", path)
+        return None
+    for flag in (c for c in FLAGS if c in df.columns):
+        df[flag] = df[flag].map(as_flag).astype("boolean")
+    return df
+
+
+def refset_of(path: Path, dataset: str) -> str:
+    """``{refset}`` of ``.../{dataset}/{refset}/<study>.tsv``; "" for a file elsewhere."""
+    return path.parent.name if path.parent.parent.name == dataset else ""
+
+
+def read_study(paths, study: str, table: str = "distances") -> dict[str, Table]:
+    """Every table of ``study`` among ``paths``, pooled by dataset: {dataset: Table}."""
+    tables: dict[str, Table] = {}
+    for path in map(Path, paths):
+        df = read_table(path, study, table)
+        if df is None:
+            continue
+        for dataset, rows in df.groupby("dataset", sort=False):
+            entry = tables.setdefault(str(dataset), Table(rows.iloc[0:0]))
+            if len(entry.data):
+                log.warning("%s: more rows for %s, pooled with %s", path, dataset, entry.sources)
+            entry.data = pd.concat([entry.data, rows], ignore_index=True)
+            entry.sources.append(path)
+            refset = refset_of(path, str(dataset))
+            if refset and refset not in entry.refsets:
+                entry.refsets.append(refset)
+    return tables
 
 
 @dataclass(frozen=True)
@@ -94,80 +125,14 @@ class Run:
     path: Path
 
 
-def read_tables(paths, study: str) -> dict[str, Table]:
-    """Read TSV tables of ``study`` (``epochs``, ``refsize``, ``agreement``), keyed by dataset.
-
-    Raises:
-        ValueError: a table lacks a column of the contract.
-    """
-    tables: dict[str, Table] = {}
-    for path in map(Path, paths):
-        if not path.exists():
-            log.warning("%s: no such file, its dataset is drawn as missing", path)
-            continue
-        df = read_tsv(path)
-        if "dataset" not in df.columns:
-            df.insert(0, "dataset", path.parent.parent.name)
-        value_cols = ("value", "relative") if study != "agreement" else ()
-        missing = [c for c in (*COLUMNS[study], *value_cols) if c not in df.columns]
-        if missing:
-            raise TableError(f"{path}: not a {study} table, missing columns {missing}")
-        if df.empty:
-            log.warning("%s: empty table", path)
-            continue
-        pool_by_dataset(tables, path, df)
-    return tables
-
-
-def pool_by_dataset(tables: dict[str, Table], path: Path, df: pd.DataFrame) -> None:
-    """Add the rows of one file to the per-dataset tables, recording sources and refsets."""
-    for dataset, rows in df.groupby("dataset", sort=False):
-        table = tables.setdefault(str(dataset), Table(rows.iloc[0:0]))
-        if len(table.data):
-            log.warning("%s: more rows for %s, pooled with %s", path, dataset, table.sources)
-        table.data = pd.concat([table.data, rows], ignore_index=True)
-        table.sources.append(path)
-        if path.parent.parent.name == dataset and path.parent.name not in table.refsets:
-            table.refsets.append(path.parent.name)
-
-
-def read_run(path: str | os.PathLike) -> Run | None:
-    """Final-epoch accuracy of ``models/{dataset}/{arch}/{recipe}/seed{seed}/metrics.json``.
-
-    Keys of the JSON (``dataset``, ``arch``/``model``, ``recipe``, ``seed``) win over the path.
-    Returns None (and logs) for a missing file or one without epochs.
-    """
-    path = Path(path)
-    if not path.exists():
-        log.warning("%s: no such file", path)
-        return None
-    data = read_json(path)
-    epochs = data.get("history") or []
-    if not epochs or not data.get("finished", True):
-        log.warning("%s: no finished training recorded", path)
-        return None
-    last = epochs[-1]
-    if last.get("test_accuracy") is None:
-        log.warning("%s: last epoch has no test_accuracy", path)
-        return None
-    seed_dir = path.parent.name
-    parts = path.parts
-    from_path = {
-        "dataset": parts[-5] if len(parts) >= 5 else "unknown",
-        "arch": parts[-4] if len(parts) >= 4 else "unknown",
-        "recipe": parts[-3] if len(parts) >= 3 else "standard",
-    }
-    match = re.fullmatch(r"seed(\d+)", seed_dir)
-    seed = data.get("seed", int(match.group(1)) if match else -1)
-    return Run(
-        dataset=_name(data.get("dataset")) or from_path["dataset"],
-        arch=_name(data.get("arch")) or _name(data.get("model")) or from_path["arch"],
-        recipe=_name(data.get("recipe")) or from_path["recipe"],
-        seed=int(seed),
-        epoch=int(last.get("epoch", len(epochs))),
-        test_acc=float(last["test_accuracy"]),
-        path=path,
-    )
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TableError(f"{path}: not a readable JSON record ({exc})") from None
+    if not isinstance(data, dict):
+        raise TableError(f"{path}: not a JSON object")
+    return data
 
 
 def _name(value) -> str | None:
@@ -179,22 +144,36 @@ def _name(value) -> str | None:
     return None
 
 
-def output_stem(out: str | os.PathLike) -> Path:
-    """``--out`` without a known suffix (``fig2.pdf`` and ``fig2`` both mean ``fig2``)."""
-    out = Path(out)
-    return out.with_suffix("") if out.suffix in KNOWN_SUFFIXES else out
+def read_run(path: str | os.PathLike) -> Run | None:
+    """Final-epoch accuracy of ``models/{dataset}/{arch}/{recipe}/seed{seed}/metrics.json``.
 
+    Keys of the JSON (``dataset``, ``arch``/``model``, ``recipe``, ``seed``) win over the path.
+    Returns None (and logs) for a missing file or one without a finished, measured epoch.
 
-def write_text(path: Path, text: str) -> Path:
-    """Write ``text`` atomically: to a temp file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; outputs are meant to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    Raises:
+        TableError: not a JSON object.
+    """
+    path = Path(path)
+    if not path.exists():
+        log.warning("%s: no such file", path)
+        return None
+    data = _read_json(path)
+    epochs = data.get("history") or []
+    if not epochs or not data.get("finished", True):
+        log.warning("%s: no finished training recorded", path)
+        return None
+    last = epochs[-1]
+    if last.get("test_accuracy") is None:
+        log.warning("%s: last epoch has no test_accuracy", path)
+        return None
+    parts = ("unknown", "unknown", "standard", *path.parts)[-5:]  # dataset/arch/recipe/seedS/file
+    match = re.fullmatch(r"seed(\d+)", path.parent.name)
+    return Run(
+        dataset=_name(data.get("dataset")) or parts[0],
+        arch=_name(data.get("arch")) or _name(data.get("model")) or parts[1],
+        recipe=_name(data.get("recipe")) or parts[2],
+        seed=int(data.get("seed", int(match.group(1)) if match else -1)),
+        epoch=int(last.get("epoch", len(epochs))),
+        test_acc=float(last["test_accuracy"]),
+        path=path,
+    )

@@ -1,16 +1,17 @@
-"""Render one figure or table of sections 4 and 5 from the pipeline's result tables.
+"""Render one figure or table of the paper from the pipeline's result tables.
 
 Usage::
 
-    python -m figures.render NAME --out PATH_WITHOUT_SUFFIX [--k K] [options] INPUT [INPUT ...]
+    python -m figures.render NAME --out STEM [--ROLE FILE ...]... [--OPTION VALUE]...
+    python -m figures.render --list          # the outputs, what each reads and its options
+    python -m figures.render NAME --help     # one output's roles and options
 
-Figures are written as ``PATH.pdf`` and ``PATH.png``, tables as ``PATH.csv``, ``PATH.md`` and
-``PATH.tex``. Inputs are ``epochs.tsv`` (fig2, fig4, fig7, fig8, table_headline), ``refsize.tsv``
-(fig3), ``agreement.tsv`` (table_agreement) or ``metrics.json`` files (table_accuracy);
-section 5: ``extraction.tsv`` (fig5, fig9, table_extraction), ``unlearning.tsv`` and, optionally,
-the unlearned models' ``metrics.json`` files (fig6, fig10, table_unlearning), and
-``verdicts/{dataset}/{refset}/{study}.tsv`` (table_verdicts). Datasets are read from the tables;
-a dataset without a table is drawn as "no data at this scale".
+Each output's parser is built from its spec (``figures.spec.OUTPUTS``): it takes exactly that
+output's roles (``--epochs a.tsv b.tsv``; a role may get no file) and options; anything else is a
+usage error (status 2). Figures are written as ``STEM.pdf`` and ``STEM.png``, tables as
+``STEM.csv``, ``STEM.md`` and ``STEM.tex``. A missing or empty input file is drawn as "no data at
+this scale"; an unreadable one, or a table of another kind, is one line ``figures.render: error:
+...`` and status 2.
 """
 
 from __future__ import annotations
@@ -18,112 +19,97 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from figures.case_studies import (
-    render_fig5_extraction,
-    render_fig6_unlearning,
-    render_fig9_extraction_metrics,
-    render_fig10_unlearning_metrics,
-)
-from figures.case_tables import render_table_extraction, render_table_unlearning
-from figures.curves import (
-    render_fig2_epochs_vision,
-    render_fig3_refsize,
-    render_fig4_epochs_text_audio,
-    render_fig7_k,
-    render_fig8_metrics,
-)
-from figures.tables import render_table_accuracy, render_table_agreement, render_table_headline
-from figures.verdict_table import render_table_verdicts
+from figures.spec import OPTIONS, Output, discover
 from training.errors import UserError
 
-RENDERERS: dict[str, Callable[..., list[Path]]] = {
-    "fig2_epochs_vision": render_fig2_epochs_vision,
-    "fig3_refsize": render_fig3_refsize,
-    "fig4_epochs_text_audio": render_fig4_epochs_text_audio,
-    "fig7_k": render_fig7_k,
-    "fig8_metrics": render_fig8_metrics,
-    "fig5_extraction": render_fig5_extraction,
-    "fig6_unlearning": render_fig6_unlearning,
-    "fig9_extraction_metrics": render_fig9_extraction_metrics,
-    "fig10_unlearning_metrics": render_fig10_unlearning_metrics,
-    "table_accuracy": render_table_accuracy,
-    "table_headline": render_table_headline,
-    "table_agreement": render_table_agreement,
-    "table_extraction": render_table_extraction,
-    "table_unlearning": render_table_unlearning,
-    "table_verdicts": render_table_verdicts,
-}
-# Options each renderer understands (the CLI passes only these, and only when given).
-OPTIONS = {
-    "fig2_epochs_vision": ("k", "metric", "datasets", "note", "logy"),
-    "fig3_refsize": ("metric", "column", "datasets", "note"),
-    "fig4_epochs_text_audio": ("k", "metric", "datasets", "note", "logy"),
-    "fig7_k": ("metric", "datasets", "note", "logy"),
-    "fig8_metrics": ("k", "metrics", "datasets", "note", "logy"),
-    "fig5_extraction": ("metric", "datasets", "note"),
-    "fig6_unlearning": ("metric", "datasets", "note"),
-    "fig9_extraction_metrics": ("metrics", "datasets", "note"),
-    "fig10_unlearning_metrics": ("metrics", "datasets", "note"),
-    "table_accuracy": (),
-    "table_headline": ("k", "metric"),
-    "table_agreement": (),
-    "table_extraction": ("metric",),
-    "table_unlearning": ("metric",),
-    "table_verdicts": (),
-}
+PROG = "python -m figures.render"
 
 
-def render(name: str, inputs, out, **opts) -> list[Path]:
-    """Render ``name`` from ``inputs`` to ``out`` (without suffix); returns the files written."""
-    if name not in RENDERERS:
-        raise KeyError(f"unknown figure/table {name!r}; one of {sorted(RENDERERS)}")
-    return RENDERERS[name]([Path(p) for p in inputs], Path(out), **opts)
+def render(name: str, inputs: Mapping[str, Sequence], out, **options) -> list[Path]:
+    """Render output ``name`` from ``inputs`` ({role: paths}) to ``out`` (suffix optional);
+    returns the files written. Roles left out get no files.
+
+    Raises:
+        KeyError: no such output.
+        TypeError: a role or option the output does not take.
+    """
+    outputs = discover()
+    if name not in outputs:
+        raise KeyError(f"unknown figure/table {name!r}; one of {list(outputs)}")
+    spec = outputs[name]
+    wrong = [f"role {r!r}" for r in inputs if r not in spec.reads]
+    wrong += [f"option {o!r}" for o in options if o not in spec.options]
+    if wrong:
+        raise TypeError(f"{name} takes no {', '.join(wrong)}")
+    paths = {role: [Path(p) for p in inputs.get(role, ())] for role in spec.reads}
+    return spec.render(paths, spec.stem(out), **options)
 
 
-def _names(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
+def describe(read) -> str:
+    """What a role reads, in words: ``distances/{dataset}/{refset}/epochs.tsv of cifar10, ...``."""
+    of = f" of {', '.join(read.datasets)}" if read.datasets else ""
+    if read.study == "runs":
+        return f"models/{{dataset}}/{{arch}}/standard/seed{{s}}/metrics.json{of}"
+    return f"{read.table}/{{dataset}}/{{refset}}/{read.study}.tsv{of}"
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m figures.render",
-        description=__doc__.split("\n\n")[0],
-        epilog="Inputs: TSV result tables or metrics.json files (docs/architecture.md).",
-    )
-    p.add_argument("name", choices=sorted(RENDERERS), help="figure or table to render")
-    p.add_argument("inputs", nargs="*", help="result tables / metrics.json files")
-    p.add_argument("--out", required=True, help="output path without suffix")
-    p.add_argument("--k", type=int, help="k of the related pairs (default: smallest k >= 5)")
-    p.add_argument("--metric", help="distance metric (default: cosine)")
-    p.add_argument(
-        "--metrics", type=_names, help="fig8/fig9/fig10 rows, comma-separated (default: l1,l2)"
-    )
-    p.add_argument("--column", choices=("relative", "value"), help="fig3 y (default: relative)")
-    p.add_argument(
-        "--datasets", type=_names, help="panels, comma-separated, in order (default: the figure's)"
-    )
-    p.add_argument("--note", help="text appended to the figure title, e.g. 'N = 128, L = 1000'")
-    p.add_argument("--logy", action=argparse.BooleanOptionalAction, default=None,
-                   help="log y axis (default: on for fig7 only)")  # fmt: skip
-    return p.parse_intermixed_args(argv)
+def listing() -> str:
+    """Every output: its name, kind, files, what each role reads and the options it takes."""
+    lines = []
+    for spec in discover().values():
+        lines.append(f"{spec.name} ({spec.kind}: {', '.join(spec.suffixes)}): {spec.summary}")
+        lines += [f"    --{role} FILE ...  {describe(read)}" for role, read in spec.reads.items()]
+        if spec.options:
+            lines.append("    options: " + " ".join(f"--{key}" for key in spec.options))
+    return "\n".join(lines)
+
+
+def _output_parser(subparsers, spec: Output) -> None:
+    roles = ", ".join(f"--{role}" for role in spec.reads)
+    summary = spec.summary.replace("%", "%%")  # argparse formats a help text with %
+    p = subparsers.add_parser(spec.name, help=f"{summary} [{roles}]", description=spec.summary)
+    p.add_argument("--out", required=True, metavar="STEM",
+                   help=f"output path; {', '.join(spec.suffixes)} are added")  # fmt: skip
+    for role, read in spec.reads.items():
+        p.add_argument(f"--{role}", dest=f"read_{role}", nargs="*", action="extend", default=[],
+                       metavar="FILE", help=describe(read))  # fmt: skip
+    for key in spec.options:
+        option = OPTIONS[key]
+        if option.parse is None:
+            p.add_argument(f"--{key}", dest=f"option_{key}", help=option.help, default=None,
+                           action=argparse.BooleanOptionalAction)  # fmt: skip
+        else:
+            p.add_argument(f"--{key}", dest=f"option_{key}", help=option.help, default=None,
+                           type=option.parse, choices=option.choices, metavar=key.upper())  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--list", action="store_true", help="list the outputs and their inputs")
+    subparsers = parser.add_subparsers(dest="name", metavar="NAME", title="outputs")
+    for spec in discover().values():
+        _output_parser(subparsers, spec)
+    return parser
 
 
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="figures: %(levelname)s: %(message)s")
-    args = parse_args(argv)
-    given = {key: getattr(args, key) for key in OPTIONS[args.name]}
-    opts = {key: value for key, value in given.items() if value is not None}
-    ignored = [
-        key for key in ("k", "metric", "metrics", "column", "datasets", "note", "logy")
-        if getattr(args, key) is not None and key not in OPTIONS[args.name]
-    ]  # fmt: skip
-    if ignored:
-        logging.getLogger("figures").warning("%s ignores %s", args.name, ignored)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        print(listing())
+        return 0
+    if args.name is None:
+        parser.error("name a figure or table (--list shows them)")
+    spec = discover()[args.name]
+    inputs = {role: getattr(args, f"read_{role}") for role in spec.reads}
+    given = {key: getattr(args, f"option_{key}") for key in spec.options}
     try:
-        written = render(args.name, args.inputs, args.out, **opts)
+        written = render(args.name, inputs, args.out, **{k: v for k, v in given.items()
+                                                          if v is not None})  # fmt: skip
     except UserError as err:  # an unreadable or foreign input table: one line, status 2
         print(f"figures.render: error: {err}", file=sys.stderr)
         return 2

@@ -53,12 +53,29 @@ def related_ks(df: pd.DataFrame, metric: str = "cosine") -> list[int]:
     return sorted({int(k) for k in rows["k"]})
 
 
-def pair_units(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    """One row per (unordered seed pair, t, k): duplicates of the same pair are averaged."""
-    lo = np.minimum(rows["seed_a"], rows["seed_b"])
-    hi = np.maximum(rows["seed_a"], rows["seed_b"])
+def pair_units(
+    rows: pd.DataFrame, column: str, a: str = "seed_a", b: str = "seed_b", by=("t", "k")
+) -> pd.DataFrame:
+    """One row per (unordered pair of seeds {a, b}, *by*): a pair listed both ways counts once."""
+    lo = np.minimum(rows[a], rows[b])
+    hi = np.maximum(rows[a], rows[b])
     keyed = rows.assign(_lo=lo, _hi=hi)
-    return keyed.groupby(["_lo", "_hi", "t", "k"], as_index=False)[column].mean()
+    return keyed.groupby(["_lo", "_hi", *by], as_index=False)[column].mean()
+
+
+def by_unit(units: pd.DataFrame, key: str, column: str) -> pd.DataFrame:
+    """Mean, std and n of ``column`` over the units (rows) of each ``key``: ``t, mean, std, n``."""
+    if units.empty:
+        return pd.DataFrame({"t": [], "mean": [], "std": [], "n": []})
+    out = units.groupby(key)[column].apply(summarize)
+    return pd.DataFrame(
+        {
+            "t": out.index.to_numpy(dtype=float),
+            "mean": [m for m, _, _ in out],
+            "std": [s for _, s, _ in out],
+            "n": [n for _, _, n in out],
+        }
+    )
 
 
 def curve(
@@ -72,29 +89,17 @@ def curve(
     rows = df[(df["metric"] == metric) & (df["relation"] == relation)]
     if k is not None:
         rows = rows[rows["k"] == k]
-    if rows.empty:
-        return pd.DataFrame({"t": [], "mean": [], "std": [], "n": []})
-    units = pair_units(rows, column)
-    out = units.groupby("t")[column].apply(summarize)
-    return pd.DataFrame(
-        {
-            "t": out.index.to_numpy(dtype=float),
-            "mean": [m for m, _, _ in out],
-            "std": [s for _, s, _ in out],
-            "n": [n for _, _, n in out],
-        }
-    )
+    return by_unit(pair_units(rows, column) if len(rows) else rows, "t", column)
 
 
-def closer_percent(df: pd.DataFrame, k: int, metric: str = "cosine") -> pd.DataFrame:
-    """Per seed, how much closer related pairs are than unrelated ones, in %.
+def closer_by_seed(df: pd.DataFrame, k: int, metric: str = "cosine") -> pd.DataFrame:
+    """Per seed, how much closer related pairs are than unrelated ones at the same epoch, in %
+    (the headline of the paper's section 1; the epochs table has no column for it).
 
     For seed s and epoch t: r_s(t) = 1 - d(C_s^(t), C_s^(t+k)) / dbar_s(t), where dbar_s(t) is the
     mean distance of the unrelated pairs at epoch t that involve seed s (as seed_a or seed_b).
     Returns one row per seed with ``all_epochs`` = 100 * mean_t r_s(t) over every t where both
     exist, ``final_epoch`` = 100 * r_s(t_last) at the largest such t, ``t_last``, ``n_epochs``.
-    The ratio uses raw distances (``value``); relative distances share the denominator and give the
-    same number.
     """
     sel = df[df["metric"] == metric]
     rel = sel[(sel["relation"] == "related") & (sel["k"] == k)]

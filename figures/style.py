@@ -1,4 +1,4 @@
-"""One look for every figure: fonts, colour-blind-safe colours, panels, bands and atomic saving.
+"""One look for every figure: fonts, colour-blind-safe colours, panels, bands and saving.
 
 Colours are the Okabe-Ito palette (distinguishable with every common colour-vision deficiency);
 related and unrelated pairs also differ by line style, so figures survive greyscale printing.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from figures.paper_values import DATASET_LABELS  # noqa: E402
+from training.data.registry import DATASETS  # noqa: E402
+from training.files import atomic_write  # noqa: E402
 
 OKABE_ITO = {
     "blue": "#0072B2",
@@ -76,7 +77,8 @@ RC = {
 
 def dataset_label(dataset: str) -> str:
     """Pretty name of a dataset id (``cifar10`` -> ``CIFAR-10``); unknown ids stay as given."""
-    return DATASET_LABELS.get(dataset, dataset)
+    info = DATASETS.get(dataset)
+    return info.label if info is not None else dataset
 
 
 def metric_label(metric: str) -> str:
@@ -194,23 +196,16 @@ def figure_legend(fig: Figure, axes: np.ndarray) -> None:
         legend.remove()
 
 
-def save_figure(fig: Figure, out: str | os.PathLike) -> list[Path]:
-    """Write ``<out>.pdf`` and ``<out>.png`` atomically (temp file, then rename); close ``fig``."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+def save_figure(fig: Figure, stem: str | os.PathLike) -> list[Path]:
+    """Write ``<stem>.pdf`` and ``<stem>.png`` atomically (``training.files.atomic_write``);
+    close ``fig``."""
+    stem = Path(stem)
     written = []
     try:
         for fmt in ("pdf", "png"):
-            target = out.with_name(f"{out.name}.{fmt}")
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            os.close(fd)
-            try:
-                fig.savefig(tmp, format=fmt, dpi=RC["savefig.dpi"], metadata=_metadata(fmt))
-                os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; outputs are meant to be shared
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            target = stem.with_name(f"{stem.name}.{fmt}")
+            save = partial(fig.savefig, format=fmt, dpi=RC["savefig.dpi"], metadata=_metadata(fmt))
+            atomic_write(target, save)  # save(f) writes to the temporary file f
             written.append(target)
     finally:
         plt.close(fig)

@@ -1,0 +1,181 @@
+"""The verdicts of section 5 as a table (``.csv`` numeric, ``.md`` GitHub, ``.tex`` booktabs).
+
+table_verdicts
+    Every row of the verdict tables ``verdicts/{dataset}/{refset}/{study}.tsv`` (relative
+    distance with its bootstrap CI, p-value, number of independent pairs, the study's ``related``
+    (the paper's rule, relative < 1) and ``conclusive`` (the CI on one side of 1), and both in
+    words), then one summary row per (dataset, suspect, metric): mean relative distance and the
+    victims flagged related, beside what the paper found for that kind of suspect. The CSV holds
+    both, told apart by its ``level`` column (``victim``, ``summary``); the ``.md`` and ``.tex``
+    files hold two tables.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from figures import paper_values as paper
+from figures import stats
+from figures import suspects as s5
+from figures.load import columns, read_table, refset_of
+from figures.spec import Output, Read
+from figures.style import dataset_label
+from figures.tabulate import DASH, Layout, fmt_pm, ordered, write_table
+from training.data.registry import DATASETS
+
+READS = {
+    "extraction": Read("extraction", "verdicts"),
+    "unlearning": Read("unlearning", "verdicts"),
+}
+MEANINGS = {  # suspect kind (or the start of one) -> (words when related, words when not)
+    "unlearn-exact": ("still close to the original",
+                      "as far as an independent model: consistent with unlearning"),
+    "unlearn": ("still close to the original: not unlearned",
+                "far from the original: consistent with unlearning"),
+    "extract": ("copy detected", "copy not detected"),
+}  # fmt: skip
+
+
+def verdict_words(suspect: str, related, conclusive) -> str:
+    """The study's verdict on one suspect in plain words: what ``related`` means for the
+    suspect's kind (a detected copy, a model that still carries the forgotten data, ...) and
+    whether it is ``conclusive``. Decides nothing: both come from the verdict table."""
+    if related is None or pd.isna(related):
+        return "no verdict"
+    kind = next((k for k in MEANINGS if suspect.startswith(k)), None)
+    yes, no = MEANINGS.get(kind, ("related", "not related"))
+    if conclusive is not None and not pd.isna(conclusive) and conclusive:
+        return f"{yes if related else no} (conclusive: the CI excludes 1)"
+    return f"{yes if related else no} (not conclusive: the CI includes 1)"
+
+
+def read_verdicts(inputs: dict[str, list[Path]]) -> pd.DataFrame:
+    """Every verdict row of every role, with its ``study`` (the role's) and ``refset``."""
+    frames = []
+    for role, read in READS.items():
+        for path in map(Path, inputs.get(role, ())):
+            df = read_table(path, read.study, read.table)
+            if df is not None:
+                refsets = [refset_of(path, d) for d in df["dataset"]]
+                frames.append(df.assign(refset=refsets, study=read.study))
+    if not frames:
+        return pd.DataFrame(columns=[*columns("extraction", "verdicts"), "refset", "study"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _ci_cell(rel, low, high) -> str:
+    if pd.isna(rel):
+        return DASH
+    if pd.isna(low) or pd.isna(high):
+        return f"{rel:.2f}"
+    return f"{rel:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _p_cell(p, n) -> str:
+    if pd.isna(p):
+        return DASH
+    floor = 1.0 / (1.0 + n) if not pd.isna(n) and n else 0.0
+    return f"{p:.3f}" + (" (min.)" if math.isclose(p, floor) else "")
+
+
+def _yes_no(flag) -> str:
+    return DASH if pd.isna(flag) else ("yes" if flag else "no")
+
+
+def _paper_expectation(dataset: str, kind: str) -> str:
+    expected = paper.SUSPECT_EXPECTED_RELATED.get(kind)
+    if expected is None or dataset not in paper.EXTRACTION_RELATIVE_DISTANCE:
+        return DASH
+    if kind.startswith("extract"):
+        value = f"{paper.EXTRACTION_RELATIVE_DISTANCE[dataset].mean:.2f}"
+    elif kind == "unlearn-exact":
+        value = f"{paper.UNLEARNING_EXACT_RELATIVE[dataset].mean:.2f}"
+    else:
+        value = paper.UNLEARNING_APPROXIMATE_TEXT
+    return f"{'related' if expected else 'not related'} ({value})"
+
+
+def _verdict_order(df: pd.DataFrame) -> pd.DataFrame:
+    datasets = ordered(set(df["dataset"]), DATASETS)
+    kinds = ordered(set(df["suspect"]), [*s5.EXTRACTION_KINDS, *s5.UNLEARNING_KINDS])
+    key = {"dataset": datasets.index, "suspect": kinds.index}
+    by = [c for c in ("dataset", "suspect", "metric", "victim_seed") if c in df.columns]
+    return df.sort_values(by, key=lambda c: c.map(key[c.name]) if c.name in key else c)
+
+
+def _victim_row(r) -> tuple[dict, list[str]]:
+    words = "no verdict (no distance)" if pd.isna(r["relative"]) else (
+        verdict_words(r["suspect"], r["related"], r["conclusive"]))  # fmt: skip
+    record = {"level": "victim", **{c: r[c] for c in columns("extraction", "verdicts")},
+              "refset": r["refset"], "study": r["study"], "verdict": words}  # fmt: skip
+    cells = [dataset_label(r["dataset"]), s5.KIND_SHORT.get(r["suspect"], r["suspect"]),
+             str(r["victim_seed"]), r["metric"], _ci_cell(r["relative"], r["ci_low"], r["ci_high"]),
+             _p_cell(r["p_value"], r["n_independent"]), str(r["n_independent"]),
+             _yes_no(r["related"]), _yes_no(r["conclusive"]), words]  # fmt: skip
+    return record, cells
+
+
+def _summary_row(g: pd.DataFrame, dataset: str, kind: str, metric: str):
+    mean, std, n = stats.summarize(g["relative"])
+    flagged = int(g["related"].fillna(False).sum())
+    firm = int(g["conclusive"].fillna(False).sum())
+    expectation = _paper_expectation(dataset, kind) if metric == "cosine" else DASH
+    record = {"level": "summary", "dataset": dataset, "suspect": kind, "metric": metric,
+              "relative": mean, "relative_std": std, "n_victims": n, "n_related": flagged,
+              "n_conclusive": firm, "fraction_related": flagged / n if n else float("nan"),
+              "paper": expectation}  # fmt: skip
+    share = f"{flagged}/{n} ({100 * flagged / n:.0f} %)" if n else DASH
+    cells = [dataset_label(dataset), s5.KIND_SHORT.get(kind, kind), metric, str(n),
+             fmt_pm(mean, std), share, f"{firm}/{n}" if n else DASH, expectation]  # fmt: skip
+    return record, cells
+
+
+VICTIM_HEADERS = ["Dataset", "Suspect", "Victim seed", "Metric", "Relative [95 % CI]", "p-value",
+                  "Independent pairs", "Related", "Conclusive", "Verdict"]  # fmt: skip
+SUMMARY_HEADERS = ["Dataset", "Suspect", "Metric", "Victims", "Relative distance",
+                   "Flagged related", "Conclusive", "Paper"]  # fmt: skip
+VICTIM_NOTES = [
+    "Relative = d(victim, suspect) / mean d of independent pairs (the victim and other seeds' "
+    "standard models, and pairs of those); CI: percentile bootstrap over reference points. "
+    "p = (1 + #{independent pairs at most as far}) / (1 + n): its smallest possible value, "
+    "1/(1 + n), is marked (min.). Related and conclusive: the verdict table's columns (the "
+    "paper's rule, relative < 1; the CI entirely on one side of 1).",
+]
+SUMMARY_NOTES = [
+    "Per (dataset, suspect, metric): relative distance mean ± std over victims (ddof=1), the "
+    "victims whose suspect the study flags related, and how many verdicts are conclusive. Paper: "
+    "what §5.2/§5.3 find (extracted copies related; exactly unlearned models not; approximately "
+    "unlearned models almost at distance 0).",
+]
+
+
+def render_table_verdicts(inputs, out) -> list[Path]:
+    """Section 5 verdicts per victim in words, and a summary per (dataset, suspect, metric)."""
+    df = _verdict_order(read_verdicts(inputs))
+    victims = [_victim_row(r) for _, r in df.iterrows()]
+    found = set(zip(df["dataset"], df["suspect"], df["metric"], strict=True))
+    expected = {(d, k, "cosine") for d in paper.EXTRACTION_RELATIVE_DISTANCE
+                for k in paper.SUSPECT_EXPECTED_RELATED}  # fmt: skip
+    keys = pd.DataFrame(sorted(found | expected), columns=["dataset", "suspect", "metric"])
+    summary = [
+        _summary_row(
+            df[(df["dataset"] == d) & (df["suspect"] == k) & (df["metric"] == m)], d, k, m
+        )
+        for d, k, m in _verdict_order(keys).itertuples(index=False)
+    ]
+    counts = ["victim_seed", "seed_b", "epoch_b", "n_independent", "n_victims", "n_related"]
+    data = pd.DataFrame([r for r, _ in victims + summary])
+    data = data.astype({c: "Int64" for c in [*counts, "n_conclusive"] if c in data.columns})
+    cells, notes = [c for _, c in victims], VICTIM_NOTES
+    if not cells:
+        cells, notes = [[DASH] * len(VICTIM_HEADERS)], [*notes, "No verdict tables were given."]
+    victim_table = Layout(VICTIM_HEADERS, cells, notes, align="llrlrrrlll")
+    summary_table = Layout(SUMMARY_HEADERS, [c for _, c in summary], SUMMARY_NOTES,
+                           align="lllrrrrl", title="Summary")  # fmt: skip
+    return write_table(out, data, victim_table, summary_table)
+
+
+OUTPUTS = [Output("table_verdicts", "table", READS, (), render_table_verdicts)]
