@@ -59,12 +59,5 @@ def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
     return {"distances": pd.DataFrame(rows)}
 
 
-STUDY = Study(
-    name="agreement",
-    settings=Settings,
-    tables={"distances": COLUMNS},
-    reads=reads,
-    compute=compute,
-    problems=problems,
-    summary="prediction similarity on the first training points (§4.3 baseline)",
-)
+STUDY = Study("agreement", Settings, {"distances": COLUMNS}, reads, compute, problems,
+              summary="prediction similarity on the first training points (§4.3 baseline)")  # fmt: skip

@@ -79,13 +79,5 @@ def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
     return {"distances": pd.DataFrame(rows, columns=list(COLUMNS))}
 
 
-STUDY = Study(
-    name="boundary",
-    settings=Settings,
-    tables={"distances": COLUMNS},
-    reads=reads,
-    compute=compute,
-    problems=problems,
-    uses=("epochs", "extraction"),
-    summary="prediction similarity near the decision boundary (§4.3 baseline)",
-)
+STUDY = Study("boundary", Settings, {"distances": COLUMNS}, reads, compute, problems, uses=("epochs", "extraction"),
+              summary="prediction similarity near the decision boundary (§4.3 baseline)")  # fmt: skip

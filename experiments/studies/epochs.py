@@ -90,12 +90,5 @@ def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
     return {"distances": table}
 
 
-STUDY = Study(
-    name="epochs",
-    settings=Settings,
-    tables={"distances": COLUMNS},
-    reads=reads,
-    compute=compute,
-    problems=problems,
-    summary="related (t, t + k) and unrelated pairs over training",
-)
+STUDY = Study("epochs", Settings, {"distances": COLUMNS}, reads, compute, problems,
+              summary="related (t, t + k) and unrelated pairs over training")  # fmt: skip

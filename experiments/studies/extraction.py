@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from experiments.studies import suspects
-from experiments.studies.base import Context, Inputs, Study
+from experiments.studies.base import Context
 from training.data.registry import datasets_of_domain
 
 MODES = ("labels", "outputs")
@@ -50,21 +48,11 @@ def problems(s: Settings) -> list[str]:
     return out
 
 
-def reads(ctx: Context):
-    return suspects.reads(ctx, suspects_of)
-
-
-def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
-    return suspects.compute(inputs, ctx, suspects_of)
-
-
-STUDY = Study(
-    name="extraction",
-    settings=Settings,
-    tables={"distances": suspects.DISTANCE_COLUMNS, "verdicts": suspects.VERDICT_COLUMNS},
-    reads=reads,
-    compute=compute,
-    problems=problems,
+STUDY = suspects.suspect_study(
+    "extraction",
+    Settings,
+    suspects_of,
+    problems,
     uses=("epochs",),
     summary="extracted copies against their victim (§5.2)",
 )

@@ -88,12 +88,5 @@ def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
     return {"distances": pd.DataFrame(rows)}
 
 
-STUDY = Study(
-    name="refsize",
-    settings=Settings,
-    tables={"distances": COLUMNS},
-    reads=reads,
-    compute=compute,
-    problems=problems,
-    summary="distance against the number of reference points",
-)
+STUDY = Study("refsize", Settings, {"distances": COLUMNS}, reads, compute, problems,
+              summary="distance against the number of reference points")  # fmt: skip

@@ -23,6 +23,7 @@ from experiments.studies.base import (
     Inputs,
     Metrics,
     Signature,
+    Study,
     relative,
 )
 from training.data.registry import DATASETS
@@ -134,3 +135,11 @@ def compute(inputs: Inputs, ctx: Context, suspects: Suspects) -> dict[str, pd.Da
         "distances": distance_table(inputs, ctx, suspects),
         "verdicts": verdict_table(inputs, ctx, suspects),
     }
+
+
+def suspect_study(name: str, settings: type, suspects_of: Suspects, problems, **kw) -> Study:
+    """A study of one kind of suspect model: its two tables, read and computed as above."""
+    return Study(name, settings, {"distances": DISTANCE_COLUMNS, "verdicts": VERDICT_COLUMNS},
+                 reads=lambda ctx: reads(ctx, suspects_of),
+                 compute=lambda inputs, ctx: compute(inputs, ctx, suspects_of),
+                 problems=problems, **kw)  # fmt: skip

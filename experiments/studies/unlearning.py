@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from experiments.studies import suspects
-from experiments.studies.base import Context, Inputs, Study
+from experiments.studies.base import Context
 from training.data.registry import datasets_of_domain
 
 
@@ -46,21 +44,11 @@ def problems(s: Settings) -> list[str]:
     return out
 
 
-def reads(ctx: Context):
-    return suspects.reads(ctx, suspects_of)
-
-
-def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
-    return suspects.compute(inputs, ctx, suspects_of)
-
-
-STUDY = Study(
-    name="unlearning",
-    settings=Settings,
-    tables={"distances": suspects.DISTANCE_COLUMNS, "verdicts": suspects.VERDICT_COLUMNS},
-    reads=reads,
-    compute=compute,
-    problems=problems,
+STUDY = suspects.suspect_study(
+    "unlearning",
+    Settings,
+    suspects_of,
+    problems,
     refset="train-first",
     summary="unlearned models against the original (§5.3)",
 )
