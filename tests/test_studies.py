@@ -1,6 +1,5 @@
 """Every study on hand-made inputs with known geometry: its pairs, its numbers, its contract."""
 
-
 import numpy as np
 import pytest
 from hand_made import POINTS, HandMade, context, tables

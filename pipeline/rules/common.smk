@@ -6,6 +6,7 @@ import shlex
 from experiments.studies import Metrics
 from experiments.studies.layout import MODEL_METRICS as _METRICS, PREDICTIONS as _PREDICTIONS
 from experiments.studies.layout import SIGNATURE as _SIGNATURE, TABLE as _TABLE
+from pipeline.spec import REFSETS as _REFSETS
 
 
 def hydra_args(*overrides):
@@ -30,7 +31,7 @@ REFERENCE = f"{ROOT}/reference/{{dataset}}/{{refset}}/reference.npz"
 SIGNATURE = _rooted(_SIGNATURE)
 PREDICTIONS = _rooted(_PREDICTIONS)
 TABLE = _rooted(_TABLE)
-REFSETS = "train-first|train-random"
+REFSETS = "|".join(_REFSETS)
 
 
 def metrics_json(dataset, seed, recipe="standard"):
