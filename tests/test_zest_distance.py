@@ -8,7 +8,9 @@ from skimage import data, transform
 from torch import nn
 
 import zest
-from zest.distance import _FLAT, _greedy, _hungarian
+from zest.assignment import greedy as _greedy
+from zest.assignment import hungarian as _hungarian
+from zest.distance import _FLAT
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 METRICS = ["cosine", "l1", "l2", "linf"]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .assignment import greedy, hungarian
 from .errors import ReferenceMismatchError, SettingsMismatchError, ZestError
 from .signature import Signature
 
@@ -80,51 +81,6 @@ def pairwise_columns(a: np.ndarray, b: np.ndarray, metric: str | Metric = "cosin
     return np.array([[fn(a[:, j], b[:, k]) for k in range(b.shape[1])] for j in range(a.shape[1])])
 
 
-def _greedy(cost: np.ndarray) -> list[tuple[int, int]]:
-    """Repeatedly take the global minimum pair and remove its row and column (ties: row-major)."""
-    pairs, used_rows, used_cols = [], set(), set()
-    for flat in np.argsort(cost, axis=None, kind="stable"):
-        r, c = divmod(int(flat), cost.shape[1])
-        if r not in used_rows and c not in used_cols:
-            pairs.append((r, c))
-            used_rows.add(r)
-            used_cols.add(c)
-            if len(pairs) == min(cost.shape):
-                break
-    return pairs
-
-
-def _hungarian(cost: np.ndarray) -> list[tuple[int, int]]:
-    """Minimum-total-cost assignment of the smaller side (shortest augmenting paths, O(n^2 m))."""
-    if cost.shape[0] > cost.shape[1]:
-        return [(r, c) for c, r in _hungarian(cost.T)]
-    n, m = cost.shape
-    u, v = np.zeros(n + 1), np.zeros(m + 1)  # row and column potentials (1-based, 0 = virtual)
-    owner = np.zeros(m + 1, dtype=np.int64)  # owner[j]: row (1-based) assigned to column j
-    for row in range(1, n + 1):
-        owner[0], col = row, 0
-        slack, via = np.full(m + 1, np.inf), np.zeros(m + 1, dtype=np.int64)
-        done = np.zeros(m + 1, dtype=bool)
-        while owner[col] != 0:
-            done[col] = True
-            r = owner[col]
-            reduced = cost[r - 1] - u[r] - v[1:]  # (m,)
-            better = ~done[1:] & (reduced < slack[1:])
-            slack[1:][better], via[1:][better] = reduced[better], col
-            free = np.flatnonzero(~done[1:]) + 1
-            nxt = free[np.argmin(slack[free])]
-            delta = slack[nxt]
-            u[owner[done]] += delta
-            v[done] -= delta
-            slack[~done] -= delta
-            col = nxt
-        while col:  # augment along the path
-            prev = via[col]
-            owner[col] = owner[prev]
-            col = prev
-    return [(int(owner[j]) - 1, j - 1) for j in range(1, m + 1) if owner[j]]
-
-
 def _in_canonical_order(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether (a, b), rather than (b, a), is the orientation a pair is always computed in.
 
@@ -173,7 +129,7 @@ def align_classes(
         order = np.argsort(ia if a.shape[1] <= b.shape[1] else ib, kind="stable")
         return ia[order], ib[order]
     cost = pairwise_columns(a, b, metric)
-    pairs = _greedy(cost) if method == "greedy" else _hungarian(cost)
+    pairs = greedy(cost) if method == "greedy" else hungarian(cost)
     keep_a = cost.shape[0] <= cost.shape[1]
     pairs.sort(key=lambda p: p[0] if keep_a else p[1])
     ia, ib = (np.array(side, dtype=np.int64) for side in zip(*pairs, strict=True))
