@@ -36,3 +36,11 @@ def generated_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Pa
         return cache[key]
 
     return make
+
+
+@pytest.fixture(scope="module")
+def data_root(generated_root: Callable[..., Path]) -> Path:
+    """A tiny CIFAR-10 folder's parent (the `data_root` setting of the apps), for the bad-input app
+    tests (test_bad_inputs_apps.py, test_bad_inputs_compare.py); a module that needs more data
+    defines its own `data_root`."""
+    return generated_root("cifar10", n_train=4, n_test=2).parent

@@ -1,6 +1,9 @@
-"""Bad checkpoints and resume states: each fails fast with a CheckpointError that names the file and
-says whether it is damaged, not a checkpoint of this project, or refused; nothing is allocated for
-a crafted header, and nothing on disk is written or destroyed."""
+"""Bad checkpoints: each fails fast with a CheckpointError that names the file and says whether it
+is damaged, not a checkpoint of this project, or refused; nothing is allocated for a crafted header,
+and nothing on disk is written or destroyed. Amnesiac records are read with the same checks.
+
+Malformed resume states (resume.pt) are in test_bad_inputs_resume.py.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +16,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from bad_inputs_common import _fails
 from safetensors.torch import load_file, save_file
 
-import training.config  # noqa: F401  (registers train_schema)
-import training.loop
 from training.checkpoint import CheckpointError, load_model, read_meta, save_model
-from training.errors import UserError
 from training.models import build_model
 from training.models.meta import build_on_meta  # shapes without memory
-from training.resume import load_resume, save_resume
-from training.rundir import RESUME, RunExistsError, RunFolder
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
 META = {
     "arch": "resnet20",
     "num_classes": 10,
@@ -51,26 +48,6 @@ def _craft(path: Path, zest: str) -> Path:
     tensors = load_file(str(_save(path)))
     save_file(tensors, str(path), metadata={"zest": zest})
     return path
-
-
-@contextmanager
-def _untouched(folder: Path):
-    """The folder's files, names and bytes, are the same after the block."""
-    before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    yield
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
-
-
-def _fails(call, path: Path, *words: str) -> str:
-    """`call(path)` raises a one-line CheckpointError naming path and holding `words`."""
-    with _untouched(path.parent), pytest.raises(CheckpointError) as info:
-        call(path)
-    message = str(info.value)
-    assert isinstance(info.value, UserError)
-    assert str(path) in message and "\n" not in message
-    for word in words:
-        assert word in message, (word, message)
-    return message
 
 
 @contextmanager
@@ -285,101 +262,6 @@ def test_foreign_file_is_not_a_checkpoint(tmp_path, kind):
     for call in (read_meta, load_model):
         message = _fails(call, path, NOT_OURS)
         assert "damaged" not in message and "code" not in message
-
-
-# 5. A malformed resume.pt: a CheckpointError naming it and saying to delete it, before any work.
-
-
-def _resume_state(identity: dict) -> dict:
-    model = build_model("resnet20", 10, width=4)
-    opt = {
-        "state": {},
-        "param_groups": [{"lr": 0.1, "params": list(range(len(model.state_dict())))}],
-    }
-    entry = {"epoch": 2, "test_accuracy": 0.5, "wall_time_s": 1.0}
-    return {
-        "epoch": 2, "model": model.state_dict(), "optimizer": opt, "scheduler": None,
-        "torch_rng": torch.get_rng_state(), "cuda_rng": [], "identity": json.dumps(identity),
-        "record": json.dumps({"history": [entry], "checkpoints": [0], "resumed_at": []}),
-    }  # fmt: skip
-
-
-IDENTITY = {"dataset": {"name": "cifar10"}, "seed": 0}
-
-
-@pytest.mark.parametrize(
-    ("change", "words"),
-    [
-        ({"identity": None}, "no 'identity' entry"),
-        ({"identity": 3}, "'identity' is not a string"),
-        ({"record": "{history"}, "'record' is not JSON"),
-        ({"record": '{"history": []}'}, "malformed: record"),
-        ({"epoch": "2"}, "malformed: epoch"),
-        ({"epoch": 5}, "malformed: record"),  # its record ends at epoch 2
-        ({"model": None}, "malformed: model"),
-        ({"torch_rng": [1, 2]}, "malformed: torch_rng"),
-        ({"optimizer": {}, "scheduler": 1}, "malformed: optimizer, scheduler"),
-    ],
-)
-def test_malformed_resume_state_says_to_delete_it(tmp_path, change, words):
-    state = _resume_state(IDENTITY) | change
-    state = {k: v for k, v in state.items() if v is not None or k == "scheduler"}
-    save_resume(tmp_path / RESUME, state)
-    _fails(
-        lambda p: RunFolder.resume_state(p.parent, IDENTITY),
-        tmp_path / RESUME,
-        words,
-        "damaged, or was not written by this project",
-        "Delete it (or move it away) to restart the run from scratch",
-    )
-
-
-def test_well_formed_resume_state_of_another_run_is_still_run_exists(tmp_path):
-    save_resume(tmp_path / RESUME, _resume_state(IDENTITY))
-    assert RunFolder.resume_state(tmp_path, IDENTITY)["epoch"] == 2
-    with pytest.raises(RunExistsError, match="another configuration.*delete it"):
-        RunFolder.resume_state(tmp_path, IDENTITY | {"seed": 1})
-
-
-@pytest.mark.parametrize("cut", ["empty", "start", "half", "last byte"])
-def test_truncated_resume_state_is_damaged_not_an_attack(tmp_path, cut):
-    save_resume(tmp_path / "whole.pt", _resume_state(IDENTITY))
-    data = (tmp_path / "whole.pt").read_bytes()
-    keep = {"empty": 0, "start": 2, "half": len(data) // 2, "last byte": len(data) - 1}[cut]
-    path = tmp_path / RESUME
-    path.write_bytes(data[:keep])
-    for call in (load_resume, lambda p: RunFolder.resume_state(p.parent, IDENTITY)):
-        message = _fails(call, path, "is damaged (truncated?)", "Delete it (or move it away)")
-        assert "refus" not in message and "code" not in message
-
-
-def test_foreign_resume_state_is_refused(tmp_path):
-    path = tmp_path / RESUME
-    path.write_bytes(b"not a torch file at all")
-    _fails(load_resume, path, "not a resume state of this project", "Delete it")
-    torch.save([1, 2, 3], path)
-    _fails(load_resume, path, "not a resume state of this project", "holds a list")
-
-
-def test_training_stops_on_a_bad_resume_state_before_any_work(tmp_path, monkeypatch):
-    def no_work(*args, **kwargs):
-        raise AssertionError("data was loaded before the resume state was checked")
-
-    monkeypatch.setattr(training.loop, "load_dataset", no_work)
-    out = tmp_path / "run"
-    out.mkdir()
-    state = _resume_state(IDENTITY)
-    del state["identity"]
-    save_resume(out / RESUME, state)
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                "dataset=cifar10", "model=resnet20", "scale=smoke", f"data_root={tmp_path / 'data'}",
-                f"out_dir={out}", "threads=1", "progress=false",
-            ],
-        )  # fmt: skip
-    _fails(lambda p: training.loop.train(cfg), out / RESUME, "no 'identity' entry", "Delete it")
 
 
 # Amnesiac records (unlearning) are read with the same checks.
