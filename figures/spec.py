@@ -35,8 +35,8 @@ RESERVED = {"out", "list", "help", "name"}  # flags of the command line that no 
 class Read:
     """One named input of an output: which table of which study, for which datasets.
 
-    ``study`` is a study name (``epochs``, ``refsize``, ``agreement``, ``extraction``,
-    ``unlearning``) or ``runs``: the ``metrics.json`` of the standard training runs.
+    ``study`` is the name of a study (``experiments.studies.STUDIES``) or ``runs``: the
+    ``metrics.json`` of the standard training runs.
     ``datasets``: the panels in order (a dataset without a table is drawn as "no data at this
     scale"); None: every dataset that has the table.
     """
