@@ -67,21 +67,19 @@ def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
     offsets = used[0].offsets
     num_points = len(offsets) - 1
 
-    def dist(seed_a, epoch_a, seed_b, epoch_b, keep, metric):
+    def dists(seed_a, epoch_a, seed_b, epoch_b, keep) -> dict[str, float]:
         a = inputs.signature(STANDARD, seed_a, epoch_a).weights[keep]
         b = inputs.signature(STANDARD, seed_b, epoch_b).weights[keep]
-        return zest.weights_distance(a, b, metric=metric, align=ctx.align)
+        return {m: zest.weights_distance(a, b, metric=m, align=ctx.align) for m in ctx.metrics}
 
-    rows = []
+    rows, related = [], pairs(ctx)
     for (size, r), points in subsets(num_points, s.repeats, s.seed).items():
         keep = point_rows(offsets, points)
-        unrelated = [{m: dist(a, T, b, T, keep, m) for m in ctx.metrics}
-                     for a, b in permutations(ctx.seeds, 2) if a < b]  # fmt: skip
+        unrelated = [dists(a, T, b, T, keep) for a, b in permutations(ctx.seeds, 2) if a < b]
         baseline = {m: float(np.mean([u[m] for u in unrelated])) for m in ctx.metrics}
         for seed in ctx.seeds:
-            for ea, eb in pairs(ctx):
-                for m in ctx.metrics:
-                    value = dist(seed, ea, seed, eb, keep, m)
+            for ea, eb in related:
+                for m, value in dists(seed, ea, seed, eb, keep).items():
                     rows.append(dict(dataset=ctx.dataset, metric=m, pair=f"{ea}-{eb}", seed=seed,
                                      epoch_a=ea, epoch_b=eb, size=size, repeat=r, value=value,
                                      relative=value / baseline[m]))  # fmt: skip

@@ -42,3 +42,10 @@ def victim_checkpoint(w):
     """The victim (or original) model: the standard run of that seed at its final epoch."""
     folder = os.path.dirname(metrics_json(w.dataset, w.victim))
     return os.path.join(folder, f"epoch{PLAN.final_epoch(w.dataset)}.safetensors")
+
+
+def predicted(w):
+    """The epochs of the run to predict and the number of training points to label."""
+    epochs, points = PLAN.predictions(w.dataset, w.recipe, int(w.seed))
+    return [f"epochs={as_list(epochs)}", f"predictions.num_points={points}"]
+
