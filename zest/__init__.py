@@ -21,6 +21,8 @@ Public API and the part of the paper (section 3, Algorithm 1, appendices B-C) ea
     distance, weights_distance         line 12: the distance (cosine, l1, l2, linf)
     relative_distance                  appendix C, Eq. 1
     verdict, Verdict                   beyond the paper: p-value and bootstrap interval
+    zest.modeldiff                     the ModelDiff baseline (Li et al., ISSTA 2021), as evaluated
+    zest.detection                     ROC AUC, TPR at a fixed FPR, empirical p-values
     ZestError and subclasses           one clear exception per kind of problem
     ZestWarning                        a weak answer (K_i >= L, few independent pairs, ...)
 
@@ -28,6 +30,7 @@ Defaults reproduce the authors' released code ("reference mode"); each deviation
 Depends on torch, numpy and scikit-image only; caches nothing on disk and holds no global state.
 """
 
+from . import detection, modeldiff
 from .distance import (
     METRICS,
     align_classes,
@@ -54,6 +57,8 @@ from .verdict import Verdict, verdict
 
 __all__ = [
     "METRICS",
+    "detection",
+    "modeldiff",
     "Grid",
     "InputError",
     "LeastSquares",
