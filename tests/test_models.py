@@ -49,7 +49,11 @@ def test_output_shape_is_logits_per_class(arch, kwargs):
 
 
 def test_every_arch_has_a_domain():
-    assert set(ARCHS) == set(DOMAINS) == {"resnet20", "resnet50", "lstm", "m5"}
+    assert (
+        set(ARCHS)
+        == set(DOMAINS)
+        == {"resnet20", "resnet50", "lstm", "m5", "mbnet", "resnet18", "mbnetv2"}
+    )
 
 
 def test_resnet20_is_the_cifar_resnet_with_027m_parameters():

@@ -1,0 +1,331 @@
+"""The training loop every ModelReuse op shares: ModelDiff's `Finetuner.train`, iteration-based.
+
+What it reproduces (spec shared/docs/modelreuse.md, section 2.3):
+- SGD over the given parameters, `CosineAnnealingLR(T_max=iterations)` stepped every iteration,
+  a shuffled loader of fixed-size batches cycled for a number of iterations (not epochs);
+- `model.train()` on the whole model, so batch-norm running statistics change in frozen layers;
+- after every `backward()` the gradients of exactly-zero `Conv2d`/`Linear` weights are zeroed,
+  which keeps pruned weights at zero; with momentum (which the original never combines with
+  pruning) those weights are set to zero again after the step;
+- the loss is the op's: cross-entropy plus `linear_l2`, plus feature or soft-label terms.
+What it leaves out: the original's periodic evaluation on the train and test splits.
+
+Every run is seeded by one integer: the loader's shuffling uses its own `torch.Generator`, and
+the global RNG (dropout, random augmentation in the dataset) is seeded inside `torch.random.fork_rng`,
+so the caller's RNG state is left as it was. Same seed, same machine: the same model.
+
+The model anatomy the loop and the ops work on is here too: `stages` (the outputs distillation
+matches), `head` / `new_head` / `set_head` (the final linear layer) and `trainable_tensors`
+(what `transfer` tunes), for torchvision's ResNet18 and MobileNetV2, ResNet-20 and MBNet.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from training.errors import SettingsError
+from training.models.mbnet import MBNet
+from training.models.resnet import CifarResNet
+
+__all__ = [
+    "PAPER_BUDGETS",
+    "Budget",
+    "LossFn",
+    "finetune",
+    "head",
+    "linear_l2",
+    "new_head",
+    "seeded",
+    "set_head",
+    "stages",
+    "trainable_tensors",
+]
+
+# loss_fn(model, images, labels, teacher) -> scalar loss (teacher is None for ops without one)
+LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, nn.Module | None], torch.Tensor]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Budget:
+    """How long and how to train: exactly one of `steps` (iterations) or `epochs` is set.
+
+    `epochs` converts to `ceil(epochs * n_train / batch_size)` iterations: the original counts
+    iterations, the mini and smoke scales count (fractional) passes over their small sets.
+    """
+
+    lr: float
+    momentum: float
+    weight_decay: float
+    steps: int | None = None
+    epochs: float | None = None
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if (self.steps is None) == (self.epochs is None):
+            raise SettingsError(f"a budget sets exactly one of steps or epochs, got {self}")
+        if self.steps is not None and self.steps < 1:
+            raise SettingsError(f"budget steps must be >= 1, got {self.steps}")
+        if self.epochs is not None and not self.epochs > 0:
+            raise SettingsError(f"budget epochs must be > 0, got {self.epochs}")
+        if self.batch_size < 1:
+            raise SettingsError(f"budget batch_size must be >= 1, got {self.batch_size}")
+
+    def iterations(self, n_train: int) -> int:
+        """SGD iterations on a training set of `n_train` examples (at least 1)."""
+        if self.steps is not None:
+            return self.steps
+        return max(1, math.ceil(self.epochs * n_train / self.batch_size))
+
+
+# ModelDiff's hyper-parameters per op (`ModelWrapper.gen_model`, spec section 2.4), for reference:
+# the budgets a run uses come from its config. Batch 64 at 224x224 everywhere.
+PAPER_BUDGETS: dict[str, Budget] = {
+    "train": Budget(steps=100_000, lr=1e-2, momentum=0.9, weight_decay=5e-3),
+    "transfer": Budget(steps=10_000, lr=5e-3, momentum=0.0, weight_decay=1e-4),
+    "prune": Budget(steps=10_000, lr=5e-3, momentum=0.0, weight_decay=1e-4),
+    "distill": Budget(steps=10_000, lr=1e-2, momentum=0.9, weight_decay=5e-3),
+    "steal": Budget(steps=10_000, lr=1e-2, momentum=0.9, weight_decay=5e-3),
+}
+
+
+def linear_l2(model: nn.Module, beta: float = 1e-2) -> torch.Tensor:
+    """0.5 * beta * (||W||^2 + ||b||^2) summed over the model's `nn.Linear` layers."""
+    total = None
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            term = m.weight.pow(2).sum()
+            if m.bias is not None:
+                term = term + m.bias.pow(2).sum()
+            total = term if total is None else total + term
+    if total is None:
+        return torch.zeros((), device=next(model.parameters()).device)
+    return 0.5 * beta * total
+
+
+@contextmanager
+def seeded(seed: int, device: str | torch.device = "cpu") -> Iterator[None]:
+    """Seed torch's global RNG (and the CUDA one of `device`) inside, restore it on exit."""
+    device = torch.device(device)
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        yield
+
+
+def _torchvision_kind(model: nn.Module) -> str | None:
+    """'resnet18' / 'mbnetv2' for torchvision's ResNet / MobileNetV2, else None."""
+    from torchvision.models import MobileNetV2, ResNet  # lazy: ~1.5 s to import
+
+    if isinstance(model, ResNet):
+        return "resnet18"
+    if isinstance(model, MobileNetV2):
+        return "mbnetv2"
+    return None
+
+
+def _unsupported(model: nn.Module) -> SettingsError:
+    return SettingsError(
+        f"ModelReuse ops know torchvision ResNet/MobileNetV2, CifarResNet and MBNet, "
+        f"not {type(model).__name__}"
+    )
+
+
+def stages(model: nn.Module) -> list[nn.Module]:
+    """The modules whose outputs `distill` matches between student and teacher.
+
+    ResNet18: layer1..layer4. MobileNetV2: features[3], [6], [10], [16] (the outputs of
+    features[0:4], [4:7], [7:11], [11:17], ModelDiff's layer1..4). CifarResNet: the last block
+    of each stage (ResNet-20: layers[2], [5], [8]). MBNet: its `stages`.
+    """
+    if isinstance(model, MBNet):
+        return list(model.stages)
+    if isinstance(model, CifarResNet):
+        blocks = list(model.layers)
+        strided = [
+            any(isinstance(m, nn.Conv2d) and m.stride != (1, 1) for m in b.modules())
+            for b in blocks
+        ]
+        return [b for i, b in enumerate(blocks) if i == len(blocks) - 1 or strided[i + 1]]
+    kind = _torchvision_kind(model)
+    if kind == "resnet18":
+        return [model.layer1, model.layer2, model.layer3, model.layer4]
+    if kind == "mbnetv2":
+        return [model.features[i] for i in (3, 6, 10, 16)]
+    raise _unsupported(model)
+
+
+def _head_slot(model: nn.Module) -> tuple[nn.Module, str]:
+    """(parent module, attribute name) of the model's final linear layer."""
+    if isinstance(model, MBNet | CifarResNet):
+        return model, "fc"
+    kind = _torchvision_kind(model)
+    if kind == "resnet18":
+        return model, "fc"
+    if kind == "mbnetv2":
+        return model.classifier, str(len(model.classifier) - 1)
+    raise _unsupported(model)
+
+
+def head(model: nn.Module) -> nn.Module:
+    """The final linear layer (a quantized `Linear` in a quantized model)."""
+    parent, name = _head_slot(model)
+    return getattr(parent, name)
+
+
+def set_head(model: nn.Module, module: nn.Module) -> None:
+    """Put `module` where the model's head is (in place)."""
+    parent, name = _head_slot(model)
+    setattr(parent, name, module)
+
+
+def new_head(model: nn.Module, num_classes: int, seed: int) -> nn.Module:
+    """Replace the head (in place) by a fresh `Linear(in, num_classes)`, initialised as the
+    architecture's own builder does, from `seed` (the global RNG is not used); returns the model.
+
+    torchvision ResNet18: PyTorch's default `Linear` init. MobileNetV2 and MBNet: N(0, 0.01)
+    weights, zero bias. ResNet-20: He-normal weights, default bias.
+    """
+    old = head(model)
+    g = torch.Generator().manual_seed(seed)
+    weight, bias = torch.empty(num_classes, old.in_features), torch.empty(num_classes)
+    bound = 1 / math.sqrt(old.in_features)
+    if isinstance(model, MBNet) or _torchvision_kind(model) == "mbnetv2":
+        nn.init.normal_(weight, 0, 0.01, generator=g)
+        nn.init.zeros_(bias)
+    elif isinstance(model, CifarResNet):
+        nn.init.kaiming_normal_(weight, generator=g)
+        nn.init.uniform_(bias, -bound, bound, generator=g)
+    else:  # nn.Linear.reset_parameters
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=g)
+        nn.init.uniform_(bias, -bound, bound, generator=g)
+    layer = nn.Linear(old.in_features, num_classes, device="meta")  # draws no random numbers
+    layer.weight = nn.Parameter(weight.to(old.weight.device))
+    layer.bias = nn.Parameter(bias.to(old.weight.device))
+    set_head(model, layer)
+    return model
+
+
+def trainable_tensors(model: nn.Module, ratio: float) -> list[nn.Parameter]:
+    """The last `int(ratio * n)` of the model's n parameter tensors (ModelDiff's `ft_ratio`)."""
+    params = list(model.parameters())
+    k = int(ratio * len(params))
+    if not 0 < ratio <= 1 or k == 0:
+        raise SettingsError(
+            f"tune ratio {ratio} selects {k} of the {len(params)} parameter tensors; "
+            "give a ratio in (0, 1] that selects at least one"
+        )
+    return params[len(params) - k :]
+
+
+def _masked_weights(model: nn.Module) -> list[torch.Tensor]:
+    """The `Conv2d`/`Linear` weights that receive gradients (their exact zeros stay zero)."""
+    return [
+        m.weight
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d | nn.Linear) and m.weight.requires_grad
+    ]
+
+
+def _batches(loader: DataLoader, iterations: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """`iterations` batches, cycling over the loader (a fresh shuffle per pass)."""
+    done = 0
+    while done < iterations:
+        for batch in loader:
+            yield batch
+            done += 1
+            if done == iterations:
+                return
+
+
+def finetune(
+    model: nn.Module,
+    params: Sequence[nn.Parameter],
+    train_set: Dataset,
+    budget: Budget,
+    loss_fn: LossFn,
+    *,
+    seed: int,
+    device: str | torch.device,
+    teacher: nn.Module | None = None,
+    desc: str = "finetune",
+) -> dict:
+    """Train `params` of `model` (in place, moved to `device`) as ModelDiff's `Finetuner.train`.
+
+    Args:
+        model: trained in training mode as a whole (batch norm statistics update everywhere).
+        params: the tensors SGD updates; the others keep their values.
+        train_set: yields (image tensor, int label).
+        budget: iterations and SGD hyper-parameters.
+        loss_fn: `loss_fn(model, images, labels, teacher)` -> scalar loss.
+        seed: seeds the shuffling and the global RNG (dropout, augmentation).
+        device: where to train.
+        teacher: moved to `device` and put in eval mode (in place); passed to `loss_fn`.
+        desc: the progress bar's label.
+
+    Returns:
+        A record: iterations, final_loss (last iteration), mean_loss (last 10% of iterations).
+    """
+    params = list(params)
+    if not params:
+        raise SettingsError("nothing to train: the parameter list is empty")
+    n_train = len(train_set)
+    if n_train == 0:
+        raise SettingsError("the training set is empty")
+    iterations = budget.iterations(n_train)
+    model.to(device).train()
+    if teacher is not None:
+        teacher.to(device).eval()
+    optimizer = torch.optim.SGD(
+        params, lr=budget.lr, momentum=budget.momentum, weight_decay=budget.weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=iterations)
+    shuffle = torch.Generator().manual_seed(seed)
+    loader = DataLoader(
+        train_set,
+        batch_size=budget.batch_size,
+        shuffle=True,
+        generator=shuffle,
+        drop_last=n_train > budget.batch_size,
+        num_workers=0,
+    )
+    weights = _masked_weights(model)
+    tail = max(1, iterations // 10)
+    losses: list[torch.Tensor] = []
+    with (
+        seeded(seed, device),
+        tqdm(total=iterations, desc=desc, disable=None, file=sys.stderr) as bar,
+    ):
+        for i, (images, labels) in enumerate(_batches(loader, iterations)):
+            images, labels = images.to(device), labels.to(device)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model, images, labels, teacher)
+            loss.backward()
+            zeros = [w == 0 for w in weights]
+            for w, zero in zip(weights, zeros, strict=True):
+                if w.grad is not None:
+                    w.grad.masked_fill_(zero, 0.0)
+            optimizer.step()
+            if budget.momentum > 0:
+                with torch.no_grad():
+                    for w, zero in zip(weights, zeros, strict=True):
+                        w.masked_fill_(zero, 0.0)
+            schedule.step()
+            if i >= iterations - tail:
+                losses.append(loss.detach())
+            bar.update()
+            if i % 50 == 0 or i == iterations - 1:
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+    return {
+        "iterations": iterations,
+        "final_loss": float(losses[-1]),
+        "mean_loss": float(torch.stack(losses).mean()),
+    }

@@ -1,0 +1,388 @@
+"""The ModelReuse ops (ModelDiff's `ModelWrapper.gen_model`, spec section 2.4) on torch models.
+
+Each op returns `(model, record)`: the new model (a new object; its parent is never changed) and
+a small JSON-able record of what was done. Training goes through `training.reuse.finetune`.
+
+- `root_model`: an ImageNet backbone (a local torchvision file) with a random or kept head.
+- `transfer`: a copy with a new random head; only the last `int(ratio * n)` parameter tensors
+  are trained (tensors, not layers: ResNet18 has 62, so 0.1 trains 6).
+- `prune`: one global magnitude threshold over all `Conv2d` weights, then fine-tune everything.
+- `distill`: the same architecture from scratch; CE + 5 * stage-output MSE to the teacher.
+- `steal`: another architecture from scratch on the teacher's soft labels; labels never used.
+- `train_scratch`: from scratch on the labels.
+- `quantize`: dynamic quantization, which replaces only `nn.Linear` (convolutions stay float).
+
+The anatomy the ops rely on (`stages`, `head`, `new_head`, `trainable_tensors`) lives in
+`training.reuse.finetune` with the training loop, and is re-exported here.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from training.errors import SettingsError, UserError
+from training.models import build_model
+from training.reuse.finetune import (
+    PAPER_BUDGETS,
+    Budget,
+    finetune,
+    head,
+    linear_l2,
+    new_head,
+    seeded,
+    set_head,
+    stages,
+    trainable_tensors,
+)
+
+__all__ = [
+    "PAPER_BUDGETS",
+    "Budget",
+    "FEAT_LAMBDA",
+    "IMAGENET_FILES",
+    "QuantizedSplit",
+    "accuracy",
+    "distill",
+    "finetune",
+    "head",
+    "linear_l2",
+    "new_head",
+    "prune",
+    "quantize",
+    "root_model",
+    "stages",
+    "steal",
+    "train_scratch",
+    "trainable_tensors",
+    "transfer",
+]
+
+FEAT_LAMBDA = 5.0  # weight of the stage-output MSE in distill (ModelDiff's feat_lmda)
+# the torchvision IMAGENET1K_V1 files (names as torch.hub stores them) of the two paper roots
+IMAGENET_FILES = {"resnet18": "resnet18-f37072fd.pth", "mbnetv2": "mobilenet_v2-b0353104.pth"}
+
+
+def _ce_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, teacher: Any) -> torch.Tensor:
+    return F.cross_entropy(model(x), y) + linear_l2(model)
+
+
+def _fresh(arch: str, model_kwargs: dict, num_classes: int, seed: int) -> nn.Module:
+    with seeded(seed):
+        return build_model(arch, num_classes, **model_kwargs)
+
+
+def transfer(
+    root_model: nn.Module,
+    num_classes: int,
+    ratio: float,
+    train_set: Dataset,
+    budget: Budget,
+    *,
+    seed: int,
+    device: str | torch.device,
+) -> tuple[nn.Module, dict]:
+    """A copy of the root with a new random head; only `trainable_tensors(ratio)` are trained."""
+    model = new_head(copy.deepcopy(root_model).cpu(), num_classes, seed)
+    train = trainable_tensors(model, ratio)
+    chosen = {id(p) for p in train}
+    for p in model.parameters():
+        p.requires_grad_(id(p) in chosen)
+    try:
+        record = finetune(
+            model, train, train_set, budget, _ce_l2, seed=seed, device=device, desc="transfer"
+        )
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    n = len(list(model.parameters()))
+    return model, {**record, "trained_tensors": len(train), "total_tensors": n}
+
+
+def prune(
+    parent: nn.Module,
+    ratio: float,
+    train_set: Dataset,
+    budget: Budget,
+    *,
+    seed: int,
+    device: str | torch.device,
+) -> tuple[nn.Module, dict]:
+    """Global magnitude pruning of all `Conv2d` weights at `ratio`, then fine-tune everything.
+
+    The threshold is the sorted |w| at index `int(total * ratio)`; weights with |w| > threshold
+    are kept (ties are pruned). `Linear` layers are never pruned.
+    """
+    model = copy.deepcopy(parent).cpu()
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        raise SettingsError(f"{type(model).__name__} has no Conv2d layer to prune")
+    if not 0 < ratio < 1:
+        raise SettingsError(f"prune ratio must be in (0, 1), got {ratio}")
+    flat = torch.cat([m.weight.detach().abs().flatten() for m in convs])
+    index = int(flat.numel() * ratio)
+    threshold = torch.kthvalue(flat, index + 1).values
+    with torch.no_grad():
+        for i, m in enumerate(convs):
+            keep = m.weight.abs() > threshold
+            if not keep.any():
+                raise SettingsError(
+                    f"prune({ratio:g}) would remove every weight of convolution {i} "
+                    f"({tuple(m.weight.shape)}); use a smaller ratio"
+                )
+            m.weight.mul_(keep)
+    zeros = sum(int((m.weight == 0).sum()) for m in convs)
+    record = finetune(
+        model, list(model.parameters()), train_set, budget, _ce_l2, seed=seed, device=device,
+        desc="prune",
+    )  # fmt: skip
+    after = sum(int((m.weight == 0).sum()) for m in convs)
+    return model, {
+        **record,
+        "threshold": float(threshold),
+        "sparsity": zeros / flat.numel(),
+        "sparsity_after": after / flat.numel(),
+    }
+
+
+def distill(
+    teacher: nn.Module,
+    train_set: Dataset,
+    budget: Budget,
+    *,
+    arch: str,
+    model_kwargs: dict,
+    seed: int,
+    device: str | torch.device,
+) -> tuple[nn.Module, dict]:
+    """A fresh `arch` (the teacher's, with its `model_kwargs`) trained on CE + linear L2 +
+    5 * sum_k MSE(student stage k, teacher stage k); the teacher runs in eval mode, no grad."""
+    student = _fresh(arch, model_kwargs, head(teacher).out_features, seed)
+    captured: dict[str, list[torch.Tensor]] = {"s": [], "t": []}
+
+    def hook(key: str):
+        return lambda module, args, out: captured[key].append(out)
+
+    handles = [m.register_forward_hook(hook("s")) for m in stages(student)]
+    handles += [m.register_forward_hook(hook("t")) for m in stages(teacher)]
+
+    def loss_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, t: Any) -> torch.Tensor:
+        for outputs in captured.values():
+            outputs.clear()
+        with torch.no_grad():
+            t(x)
+        loss = F.cross_entropy(model(x), y) + linear_l2(model)
+        mse = sum(F.mse_loss(s, f) for s, f in zip(captured["s"], captured["t"], strict=True))
+        return loss + FEAT_LAMBDA * mse
+
+    try:
+        record = finetune(
+            student, list(student.parameters()), train_set, budget, loss_fn, seed=seed,
+            device=device, teacher=teacher, desc="distill",
+        )  # fmt: skip
+    finally:
+        for h in handles:
+            h.remove()
+        captured.clear()
+    return student, record
+
+
+def _soft_ce(model: nn.Module, x: torch.Tensor, y: torch.Tensor, teacher: Any) -> torch.Tensor:
+    """-sum softmax(teacher) * log_softmax(student), batch mean; `y` is never read."""
+    with torch.no_grad():
+        target = F.softmax(teacher(x), dim=1)
+    return -(target * F.log_softmax(model(x), dim=1)).sum(dim=1).mean()
+
+
+def steal(
+    teacher: nn.Module,
+    arch: str,
+    model_kwargs: dict,
+    num_classes: int,
+    train_set: Dataset,
+    budget: Budget,
+    *,
+    seed: int,
+    device: str | torch.device,
+) -> tuple[nn.Module, dict]:
+    """Model extraction: a fresh `arch` trained on the teacher's soft labels (T=1), no L2."""
+    student = _fresh(arch, model_kwargs, num_classes, seed)
+    record = finetune(
+        student, list(student.parameters()), train_set, budget, _soft_ce, seed=seed,
+        device=device, teacher=teacher, desc="steal",
+    )  # fmt: skip
+    return student, record
+
+
+def train_scratch(
+    arch: str,
+    model_kwargs: dict,
+    num_classes: int,
+    train_set: Dataset,
+    budget: Budget,
+    *,
+    seed: int,
+    device: str | torch.device,
+) -> tuple[nn.Module, dict]:
+    """A fresh `arch` trained on CE + linear L2, all parameters."""
+    model = _fresh(arch, model_kwargs, num_classes, seed)
+    record = finetune(
+        model, list(model.parameters()), train_set, budget, _ce_l2, seed=seed, device=device,
+        desc="train",
+    )  # fmt: skip
+    return model, record
+
+
+def _load_imagenet(arch: str, weights: str | Path) -> dict[str, torch.Tensor]:
+    """The torchvision IMAGENET1K_V1 state dict of `arch` from a local file (or its folder)."""
+    expected = IMAGENET_FILES[arch]
+    path = Path(weights)
+    if path.is_dir():
+        path = path / expected
+    if not path.is_file():
+        raise UserError(
+            f"no ImageNet weights for {arch} at {path}: put torchvision's IMAGENET1K_V1 file "
+            f"{expected} there (nothing is downloaded)"
+        )
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as exc:  # pickle, zip and shape errors all mean "not this file"
+        raise UserError(f"{path} is not a torchvision state dict ({exc})") from None
+
+
+def root_model(
+    arch: str,
+    model_kwargs: dict,
+    num_classes: int,
+    *,
+    head: str = "random",
+    weights: str | Path | None = None,
+    seed: int,
+) -> nn.Module:
+    """A root of the benchmark: `pretrain(arch, imagenet)`.
+
+    Args:
+        arch: `resnet18` or `mbnetv2` take `weights`; other archs get a random backbone.
+        weights: torchvision's IMAGENET1K_V1 `.pth` file (`IMAGENET_FILES`) or a folder holding
+            it; None: a randomly initialised backbone (tests, smoke scale).
+        head: "random" re-initialises the head with `new_head` (what ModelDiff's roots do, even
+            at 1000 classes); "imagenet" keeps the 1000-way ImageNet classifier.
+        seed: seeds the random backbone and the random head.
+    """
+    if head not in ("random", "imagenet"):
+        raise SettingsError(f"root head must be 'random' or 'imagenet', got {head!r}")
+    if head == "imagenet" and (weights is None or num_classes != 1000):
+        raise SettingsError("head='imagenet' needs the ImageNet weights and num_classes=1000")
+    if weights is not None and arch not in IMAGENET_FILES:
+        raise SettingsError(f"ImageNet weights exist for {', '.join(IMAGENET_FILES)}, not {arch}")
+    model = _fresh(arch, model_kwargs, 1000 if weights is not None else num_classes, seed)
+    if weights is not None:
+        state = _load_imagenet(arch, weights)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            problem = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+            raise UserError(
+                f"{weights}: not the ImageNet weights of {arch} {model_kwargs} ({problem} ...)"
+            ) from None
+    if head == "random":
+        new_head(model, num_classes, seed)
+    return model
+
+
+def _is_quantized(module: nn.Module) -> bool:
+    return type(module).__module__.startswith("torch.ao.nn.quantized")
+
+
+def quantize(model: nn.Module, dtype: torch.dtype | str) -> nn.Module:
+    """Dynamic quantization of a copy (eval mode, CPU): only `nn.Linear` layers are replaced.
+
+    `dtype`: torch.qint8 / torch.float16 or their names. torch's deprecation warnings about
+    eager-mode quantization are silenced here and only here.
+    """
+    names = {"qint8": torch.qint8, "float16": torch.float16}
+    dtype = names.get(dtype, dtype) if isinstance(dtype, str) else dtype
+    if dtype not in names.values():
+        raise SettingsError(f"quantize dtype must be qint8 or float16, got {dtype}")
+    float_model = copy.deepcopy(model).cpu().eval()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated")
+        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor, torch\.quant")
+        return torch.ao.quantization.quantize_dynamic(float_model, {nn.Linear}, dtype=dtype)
+
+
+class QuantizedSplit(nn.Module):
+    """A head-only quantized model, evaluated exactly: float backbone on `device`, int8 head on
+    the CPU. Equal to the quantized model (which runs on the CPU only) on the same batch.
+
+    Args:
+        parent: the float model that was quantized (its backbone weights are used).
+        quantized: `quantize(parent, dtype)`: its head must be its only quantized module.
+        device: where the backbone runs.
+    """
+
+    def __init__(
+        self, parent: nn.Module, quantized: nn.Module, device: str | torch.device = "cpu"
+    ) -> None:
+        super().__init__()
+        q_head = head(quantized)
+        inside = {id(m) for m in q_head.modules()}
+        others = [
+            n for n, m in quantized.named_modules() if _is_quantized(m) and id(m) not in inside
+        ]
+        if not _is_quantized(q_head) or others:
+            raise SettingsError(
+                "QuantizedSplit needs a model whose only quantized layer is its head"
+            )
+        backbone = copy.deepcopy(parent).cpu().eval()
+        set_head(backbone, nn.Identity())
+        q_state = quantized.state_dict()
+        if any(
+            k not in q_state or not torch.equal(v, q_state[k])
+            for k, v in backbone.state_dict().items()
+        ):
+            raise SettingsError("QuantizedSplit: the quantized model is not a copy of the parent")
+        self.device = torch.device(device)
+        self.backbone = backbone.to(self.device)
+        self.q_head = q_head  # dynamic quantized layers run on the CPU only
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.backbone(x.to(self.device))
+        return self.q_head(features.float().cpu()).to(x.device)
+
+
+@torch.no_grad()
+def accuracy(
+    model: nn.Module,
+    test_set: Dataset,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+) -> float:
+    """Top-1 accuracy (a fraction) of `model` in eval mode on `test_set`.
+
+    The model is moved to `device`, except a quantized model (CPU only) and a `QuantizedSplit`
+    (which places its own parts).
+    """
+    model.eval()
+    if isinstance(model, QuantizedSplit):
+        device = model.device
+    elif any(_is_quantized(m) for m in model.modules()):
+        device = torch.device("cpu")
+    else:
+        model.to(device)
+    correct = total = 0
+    for images, labels in DataLoader(test_set, batch_size=batch_size, shuffle=False):
+        predicted = model(images.to(device)).argmax(dim=1).cpu()
+        correct += int((predicted == labels).sum())
+        total += len(labels)
+    if total == 0:
+        raise SettingsError("accuracy of an empty test set")
+    return correct / total
