@@ -129,3 +129,56 @@ SUSPECT_EXPECTED_RELATED = {
     "unlearn-exact": False,
     "unlearn-amnesiac": True,
 }
+
+
+# --- ModelReuse, Table 5 (Appendix F): Zest relative distance per subtask ---------------------
+# Table 1 is MODELREUSE_ACCURACY above. Table 5 gives, per subtask, #models (positive pairs), the
+# l2 and cosine relative distance (mean ± std over the pairs) and the share of pairs under 1 (%).
+# Its "Overall" row is the pair-weighted mean of the rows; its std is reproduced by pooling the
+# rows with their stds read as population stds (ddof=0) and the pooled std as a sample one
+# (ddof=1): 0.2816 and 0.3083 (figures.catalog.modelreuse.overall).
+@dataclass(frozen=True)
+class ReuseRow:
+    """One row of Table 5: pairs, l2 and cosine relative distance (mean ± std) and accuracy, %."""
+
+    n: int
+    l2: Reported
+    l2_accuracy: float
+    cosine: Reported
+    cosine_accuracy: float
+
+
+def _t5(n: int, l2: float, l2_std: float, l2_acc: float, cos: float, cos_std: float,
+        cos_acc: float) -> ReuseRow:  # fmt: skip
+    where = "Table 5 (App. F)"
+    return ReuseRow(n, Reported(l2, l2_std, where), l2_acc, Reported(cos, cos_std, where), cos_acc)
+
+
+MODELREUSE_TABLE5 = {
+    "Transfer (tune 10%)": _t5(4, 0.745, 0.075, 100.0, 0.816, 0.040, 100.0),
+    "Transfer (tune 50%)": _t5(4, 0.682, 0.185, 100.0, 0.843, 0.041, 100.0),
+    "Transfer (tune 100%)": _t5(4, 0.703, 0.207, 100.0, 0.851, 0.037, 100.0),
+    "Prune 20%": _t5(12, 0.421, 0.143, 100.0, 0.218, 0.141, 100.0),
+    "Prune 50%": _t5(12, 0.476, 0.128, 100.0, 0.276, 0.137, 100.0),
+    "Prune 80%": _t5(12, 0.829, 0.304, 58.33, 0.555, 0.229, 100.0),
+    "Quantize": _t5(12, 0.074, 0.155, 100.0, 0.067, 0.150, 100.0),
+    "Distill": _t5(12, 0.633, 0.136, 100.0, 0.571, 0.166, 100.0),
+    "Steal": _t5(12, 0.716, 0.130, 100.0, 0.752, 0.131, 100.0),
+    "Transfer + prune 20%": _t5(12, 0.692, 0.225, 100.0, 0.861, 0.040, 100.0),
+    "Transfer + prune 50%": _t5(12, 0.715, 0.217, 91.67, 0.856, 0.046, 100.0),
+    "Transfer + prune 80%": _t5(12, 0.893, 0.241, 75.00, 0.868, 0.038, 100.0),
+    "Transfer + quantize": _t5(12, 0.707, 0.171, 100.0, 0.840, 0.045, 100.0),
+    "Transfer + distill": _t5(12, 0.514, 0.127, 100.0, 0.909, 0.060, 100.0),
+}
+MODELREUSE_TABLE5_OVERALL = _t5(144, 0.615, 0.282, 93.75, 0.634, 0.308, 100.0)
+# The Table 1 task of each Table 5 subtask (Table 3's descriptions; "Steal" is model extraction).
+MODELREUSE_TASK_OF = {
+    **{s: "Transfer" for s in MODELREUSE_TABLE5 if s.startswith("Transfer (tune")},
+    **{s: "Prune" for s in MODELREUSE_TABLE5 if s.startswith("Prune")},
+    "Quantize": "Quantization",
+    "Distill": "Distillation",
+    "Steal": "Model extraction",
+    **{s: "Transfer + prune" for s in MODELREUSE_TABLE5 if s.startswith("Transfer + prune")},
+    "Transfer + quantize": "Transfer + quantize",
+    "Transfer + distill": "Transfer + distill",
+}
