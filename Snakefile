@@ -39,6 +39,7 @@ include: "pipeline/rules/references.smk"
 include: "pipeline/rules/signatures.smk"
 include: "pipeline/rules/predictions.smk"
 include: "pipeline/rules/tables.smk"
+include: "pipeline/rules/modelreuse.smk"
 include: "pipeline/rules/figures.smk"
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "ComputeSignaturesConfig",
     "DistanceConfig",
     "ImageOptions",
+    "ModelReuseConfig",
     "PredictLabelsConfig",
     "PredictionsConfig",
     "ReferenceConfig",
@@ -187,6 +188,23 @@ class CompareConfig(RunRecord, Compute, DatasetInput):
     compare: ComparisonConfig = field(default_factory=ComparisonConfig)
 
 
+@dataclass
+class ModelReuseConfig(RunRecord, Compute):
+    """experiments.modelreuse (conf/modelreuse.yaml): one job of the ModelReuse benchmark, its
+    arguments written by the pipeline (pipeline/rules/modelreuse.smk)."""
+
+    step: str = "build"  # build | signatures | modeldiff | score
+    # the plan's modelreuse_study section, checked against experiments.studies.modelreuse.Settings;
+    # given whole (settings={zoo:{archs:[...]}}): null = every default (the paper's benchmark)
+    settings: Any = None
+    chain: str | None = None  # step=build: the model, e.g. 'pretrain(resnet20,src5)->prune(0.2)'
+    target: str | None = None  # step=signatures|modeldiff: the target dataset (tgtA, flowers102)
+    # paper: a folder with flowers-102/ and stanford_dogs/; smoke and mini: a CIFAR-10 root
+    data_root: str | None = None
+    root: str = "results/modelreuse"  # references, signatures, ModelDiff distances, tables
+    models_root: str | None = "results/modelreuse"  # the models (modelreuse/models/)
+
+
 # config name (conf/<name>.yaml) -> schema, registered as `<name>_schema`
 APP_SCHEMAS: dict[str, type] = {
     "build_reference": BuildReferenceConfig,
@@ -194,6 +212,7 @@ APP_SCHEMAS: dict[str, type] = {
     "predict_labels": PredictLabelsConfig,
     "compute_distances": ComputeDistancesConfig,
     "compare": CompareConfig,
+    "modelreuse": ModelReuseConfig,
 }
 
 for _name, _schema in APP_SCHEMAS.items():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from experiments.studies import STUDIES, Context, Metrics, Predictions, Signature
 from experiments.studies.base import STANDARD
-from experiments.studies.layout import artifact_path, table_path
+from experiments.studies.layout import REUSE_MODEL, REUSE_TABLE, artifact_path, table_path
 from pipeline.apps import app_overrides, check_apps, compose, compose_apps, unused_overrides
 from pipeline.spec import (
     PlanError,
@@ -30,6 +30,7 @@ from pipeline.spec import (
     slug,
 )
 from training.errors import SettingsError
+from training.reuse.zoo import generator_of, modeldiff_jobs, models_to_build, zest_signatures
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,70 @@ class Plan:
             return [
                 self.path(d, Metrics(STANDARD, s)) for d in self.datasets for s in self.spec.seeds
             ]
+        if STUDIES[read.study].scope == "benchmark":
+            return [self.reuse_table(read.table)] if self.reuse else []
         return self.tables(read.study, read.table, read.datasets)
+
+    # -- the ModelReuse benchmark: a benchmark-scope study with its own rules (modelreuse.smk) ----
+    @property
+    def reuse(self):
+        """The benchmark's settings (`modelreuse_study`), or None where this scale skips it."""
+        s = self.settings("modelreuse")
+        return s if s.enabled else None
+
+    def reuse_table(self, table: str) -> str:
+        return REUSE_TABLE.format(root=self.root, table=table)
+
+    @property
+    def reuse_data_root(self) -> str:
+        """Its datasets' folder: the setting, else the plan's CIFAR-10 (the smoke and mini
+        stand-ins are cut out of it)."""
+        return self.reuse.data_root or f"{self.data_root()}/cifar10"
+
+    @property
+    def reuse_reads_plan_data(self) -> bool:
+        return self.reuse.data_root is None
+
+    @cached_property
+    def reuse_models(self) -> dict:
+        """{slug: chain} of every model the benchmark builds (parents first)."""
+        s = self.reuse
+        return {c.slug: c for c in models_to_build(s.zoo, s.modeldiff.refs)}
+
+    @cached_property
+    def reuse_signatures(self) -> dict:
+        """{target dataset: the chains with a Zest signature on its reference set}."""
+        return zest_signatures(self.reuse.zoo)
+
+    @cached_property
+    def reuse_suspects(self) -> dict:
+        """{target dataset: every model its ModelDiff job loads}."""
+        out = defaultdict(set)
+        for suspect, others in modeldiff_jobs(self.reuse.zoo, self.reuse.modeldiff.refs).items():
+            out[suspect.dataset] |= {suspect, generator_of(suspect), *others}
+        return out
+
+    def reuse_model_file(self, chain) -> str:
+        """The checkpoint that holds `chain` (a quantized model: its float parent's)."""
+        chain = chain.parent if chain.is_quantized else chain
+        return REUSE_MODEL.format(models_root=self.models_root, slug=chain.slug)
+
+    @property
+    def reuse_note(self) -> str:
+        """The line under the benchmark's figures and tables: what this scale ran."""
+        s = self.reuse
+        return (f"{self.spec.scale} scale, {len(self.reuse_models)} models built; Zest N = "
+                f"{s.zest.num_reference}, L = {s.zest.num_samples}; ModelDiff {s.modeldiff.n_seeds} "
+                f"seeds, {s.modeldiff.nb_iter} PGD steps, refs {s.modeldiff.refs}")  # fmt: skip
+
+    def reuse_model_files(self, chains) -> list[str]:
+        return sorted({self.reuse_model_file(c) for c in chains})
+
+    def reuse_args(self) -> list[str]:
+        """The arguments every job of the benchmark shares."""
+        settings = dataclasses.asdict(self.reuse)
+        return [f"settings={hydra_value(settings)}", f"root={self.root}",
+                f"models_root={self.models_root}", f"data_root={self.reuse_data_root}"]  # fmt: skip
 
     # -- what the studies read, per kind of artifact ---------------------------------------------
     @cached_property

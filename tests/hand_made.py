@@ -73,3 +73,50 @@ def context(dataset: str = "cifar10", seeds=(0, 1, 2), final_epoch: int = 4, **c
 def tables(study: str, dataset: str = "cifar10", **kwargs) -> dict:
     """Every table of `study`, computed from hand-made inputs."""
     return STUDIES[study].compute(HandMade(**kwargs), context(dataset))
+
+
+# --- the ModelReuse benchmark (a benchmark-scope study) --------------------------------------------
+def _noise(*names: str) -> float:
+    """A fixed pseudo-random number in [0, 1) of an unordered set of names."""
+    import zlib  # noqa: PLC0415
+
+    return (zlib.crc32("|".join(sorted(names)).encode()) % 1000) / 1000
+
+
+class HandMadeReuse:
+    """`experiments.studies.modelreuse.Inputs` without files: a model is close (0.2-0.5) to its
+    ancestors and descendants and far (0.8-1.3) from every other model; a steal is further from
+    its teacher under ModelDiff (1.0-1.1, ModelDiff's known blind spot) than under Zest."""
+
+    def _related(self, a, b) -> bool:
+        return a.startswith(b) or b.startswith(a)
+
+    def zest(self, dataset, a, b, metric) -> float:
+        scale = 2.0 if metric == "l2" else 1.0
+        if self._related(a, b):
+            return scale * (0.2 + 0.3 * _noise(str(a), str(b), metric))
+        return scale * (0.8 + 0.5 * _noise(str(a), str(b), metric))
+
+    def modeldiff(self, suspect, other, generator) -> float:
+        stolen = any(op.name == "steal" for op in suspect.ops) and not other.startswith(suspect)
+        if self._related(suspect, other) and not stolen:
+            return 0.1 + 0.2 * _noise(str(suspect), str(other))
+        return 0.8 + 0.5 * _noise(str(suspect), str(other), "md") + (0.2 if stolen else 0)
+
+
+def reuse_settings(**zoo):
+    """The benchmark's settings with a zoo of the smoke scale's shape (or `zoo` changes)."""
+    from experiments.studies.modelreuse import Settings  # noqa: PLC0415
+    from training.reuse.zoo import Zoo  # noqa: PLC0415
+
+    small = dict(archs=["mbnet", "resnet20"], source="src5", datasets=["tgtA", "tgtB"],
+                 tune_ratios=[0.5], prune_ratios=[0.5], quant_dtypes=["qint8"],
+                 homo_steal=False, retrain_variants=False)  # fmt: skip
+    return Settings(zoo=Zoo(**{**small, **zoo}))
+
+
+def reuse_tables(settings=None) -> dict:
+    """The modelreuse study's tables, computed from hand-made distances."""
+    ctx = Context(dataset="modelreuse", seeds=(0, 1), final_epoch=0, num_reference=POINTS,
+                  settings={"modelreuse": settings or reuse_settings()})  # fmt: skip
+    return STUDIES["modelreuse"].compute(HandMadeReuse(), ctx)

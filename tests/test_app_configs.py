@@ -55,7 +55,7 @@ def _restated(given: dict, defaults: dict, path: str = "") -> list[str]:
 
 
 def test_every_app_has_its_primary_config():
-    assert set(PRIMARY) == {*ZEST_APPS, "compare", "train", "data", "unlearn"}
+    assert set(PRIMARY) == {*ZEST_APPS, "compare", "train", "data", "unlearn", "modelreuse"}
 
 
 @pytest.mark.parametrize("name", PRIMARY)

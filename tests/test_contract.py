@@ -7,12 +7,13 @@ every table a figure reads must be one some study writes.
 """
 
 import json
+from pathlib import Path
 
 import pytest
-from hand_made import tables
+from hand_made import reuse_tables, tables
 
 from experiments.studies import STUDIES
-from experiments.studies.layout import table_path
+from experiments.studies.layout import REUSE_TABLE, table_path
 from figures.render import main
 from figures.spec import OUTPUTS
 from training.data.registry import datasets_of_domain
@@ -26,7 +27,11 @@ DATASETS = list(datasets_of_domain("image"))
 def written(tmp_path_factory):
     """{(study, table): [files]} for every study on two datasets, where the pipeline puts them."""
     root, out = tmp_path_factory.mktemp("results"), {}
-    for name in STUDIES:
+    for name in (n for n, s in STUDIES.items() if s.scope == "benchmark"):
+        for table, df in reuse_tables().items():
+            path = Path(REUSE_TABLE.format(root=root, table=table))
+            out[name, table] = [atomic_write_tsv(df, path)]
+    for name in (n for n, s in STUDIES.items() if s.scope == "dataset"):
         for dataset in DATASETS:
             for table, df in tables(name, dataset).items():
                 path = table_path(root=str(root), table=table, dataset=dataset,

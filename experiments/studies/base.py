@@ -110,8 +110,13 @@ class Study:
     uses: tuple[str, ...] = ()  # other studies whose settings it reads
     refset: str | None = None  # a fixed reference set (None: the plan's)
     summary: str = ""
+    # "dataset": the seed-replicated runs of one dataset (the plan runs it per dataset);
+    # "benchmark": a fixed zoo of models across datasets with its own rules (modelreuse)
+    scope: str = "dataset"
 
     def runs_on(self, dataset: str, settings) -> bool:
+        if self.scope != "dataset":
+            return False
         datasets = getattr(settings, "datasets", None)
         return datasets is None or dataset in datasets
 

@@ -32,3 +32,12 @@ def artifact_path(a: Artifact, *, root: str, models_root: str, dataset: str, arc
 
 def table_path(*, root: str, table: str, dataset: str, refset: str, study: str) -> str:
     return TABLE.format(root=root, table=table, dataset=dataset, refset=refset, study=study)
+
+
+# The ModelReuse benchmark (experiments/studies/modelreuse.py): a zoo of models named by chains
+# (training/reuse/chain.py; `slug` is the chain's file-safe name), scored on each target dataset.
+REUSE_MODEL = "{models_root}/modelreuse/models/{slug}.safetensors"  # + .json: its record
+REUSE_REFERENCE = "{root}/modelreuse/references/{dataset}.npz"  # + .json: the indices drawn
+REUSE_SIGNATURE = "{root}/modelreuse/signatures/{dataset}/{slug}.npz"
+REUSE_MODELDIFF = "{root}/modelreuse/modeldiff/{dataset}.tsv"  # every suspect on the dataset
+REUSE_TABLE = "{root}/{table}/modelreuse.tsv"  # table: distances | verdicts

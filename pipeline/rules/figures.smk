@@ -1,6 +1,7 @@
 # Figures and tables of the paper, rendered from the result tables only (never from checkpoints).
 # One rule per output of figures/spec.py (each carries its caption into `snakemake --report`); an output
 # reads its tables by role (figures/catalog/), and gets only the options it takes that the plan sets.
+from experiments.studies import STUDIES
 from figures.spec import OUTPUTS
 
 FIGURE_OPTIONS = {  # what the plan decides for the outputs that take it
@@ -15,8 +16,10 @@ for _out in OUTPUTS.values():
     _folder = "figures" if _out.kind == "figure" else "tables"
     _files = _out.files(f"{ROOT}/{_folder}/{_out.name}")
     RENDERED[_out.name] = [str(f) for f in _files]
-    _options = [f"--{o.replace('_', '-')}={FIGURE_OPTIONS[o]}" for o in _out.options
-                if o in FIGURE_OPTIONS]  # fmt: skip
+    _given = dict(FIGURE_OPTIONS)
+    if any(STUDIES[r.study].scope == "benchmark" for r in _out.reads.values() if r.study in STUDIES):
+        _given["note"] = PLAN.reuse_note  # the benchmark's own scale, not section 4's
+    _options = [f"--{o.replace('_', '-')}={_given[o]}" for o in _out.options if o in _given]
     _roles = [arg for role, files in _inputs.items() for arg in (f"--{role}", *files)]
 
     rule:

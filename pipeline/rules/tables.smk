@@ -2,7 +2,7 @@
 # the plan says which studies run on which dataset and writes every argument of the job.
 from experiments.studies import STUDIES
 
-for _study in STUDIES.values():
+for _study in (s for s in STUDIES.values() if s.scope == "dataset"):
 
     rule:
         name:

@@ -1,0 +1,126 @@
+"""The ModelReuse study on hand-made distances: its pairs, its negatives, its numbers, its plan."""
+
+import math
+
+import pytest
+from hand_made import HandMadeReuse, reuse_settings, reuse_tables
+
+from experiments.studies import STUDIES, Context
+from experiments.studies.modelreuse import Settings
+from training.reuse.chain import parse
+from training.reuse.zoo import Zoo, list_models, positive_pairs, same_task_negatives
+
+MINI = dict(archs=["mbnet", "resnet20"], source="src5", datasets=["tgtA", "tgtB"],
+            tune_ratios=[0.1, 0.5, 1.0], prune_ratios=[0.2, 0.5, 0.8])  # fmt: skip
+
+
+def test_the_tables_keep_the_contract_and_score_every_pair_with_both_methods():
+    s = reuse_settings(**MINI)
+    tables = reuse_tables(s)
+    STUDIES["modelreuse"].check(tables)
+    v, d = tables["verdicts"], tables["distances"]
+    assert len(v) == 144 * 3  # zest cosine, zest l2, modeldiff
+    assert v.groupby("method").size().to_dict() == {"modeldiff": 144, "zest": 288}
+    zest = d[d.method == "zest"]
+    # each zest positive row has the suspect's 20 same-task negatives, anchored at the source
+    assert (zest.groupby(["metric", "suspect", "source"]).size() == 21).all()
+    md = d[(d.method == "modeldiff") & (d.role == "negative")]
+    assert (md.groupby(["suspect", "source"]).size() == 41).all()  # refs: all
+    assert (md.groupby(["suspect", "source"]).same_task.sum() == 20).all()
+
+
+def test_numbers_of_one_pair_follow_from_its_distances():
+    s = reuse_settings()
+    v = reuse_tables(s)["verdicts"]
+    inputs, models = HandMadeReuse(), list_models(s.zoo)
+    pair = next(p for p in positive_pairs(s.zoo) if p.task == "Prune")
+    P, C = pair.source, pair.suspect
+    row = v[(v.method == "zest") & (v.metric == "l2") & (v.suspect == str(C))
+            & (v.source == str(P))].iloc[0]  # fmt: skip
+    negs = same_task_negatives(C, models)
+    d = inputs.zest(C.dataset, P, C, "l2")
+    dn = [inputs.zest(C.dataset, P, N, "l2") for N in negs]
+    assert row.distance == pytest.approx(d)
+    assert row.reference == pytest.approx(sum(dn) / len(dn))
+    assert row.relative == pytest.approx(d / row.reference) == pytest.approx(row.relative_parent)
+    assert row.nearest_negative == pytest.approx(min(dn))
+    assert row.p_value == pytest.approx((1 + sum(x <= d for x in dn)) / (1 + len(dn)))
+    assert bool(row.detected_closest) == (d < min(dn))
+    suspect_ref = sum(inputs.zest(C.dataset, C, N, "l2") for N in negs) / len(negs)
+    assert row.relative_suspect == pytest.approx(d / suspect_ref)
+
+
+def test_the_reference_rule_is_a_setting():
+    s = reuse_settings()
+    s.zest.reference_rule = "retrained_only"
+    v = reuse_tables(s)["verdicts"]
+    z = v[v.method == "zest"]
+    assert (z.relative == z.relative_retrained).all()
+    assert set(z.reference_rule) == {"retrained_only"}
+
+
+def test_modeldiff_negatives_follow_refs():
+    s = reuse_settings()
+    s.modeldiff.refs = "same_dataset"
+    d = reuse_tables(s)["distances"]
+    md = d[(d.method == "modeldiff") & (d.role == "negative")]
+    assert md.same_task.all()
+    assert set(md.other).isdisjoint({str(c) for c in list_models(s.zoo) if c.is_quantized})
+
+
+def test_modeldiff_rows_come_from_the_generator_the_settings_name():
+    seen = []
+
+    class Recording(HandMadeReuse):
+        def modeldiff(self, suspect, other, generator):
+            seen.append((suspect, generator))
+            return super().modeldiff(suspect, other, generator)
+
+    for generator in ("suspect", "source"):
+        seen.clear()
+        s = reuse_settings()
+        s.modeldiff.generator = generator
+        ctx = Context("modelreuse", (0, 1), 0, 4, settings={"modelreuse": s})
+        STUDIES["modelreuse"].compute(Recording(), ctx)
+        quantized = [(c, g) for c, g in seen if c.is_quantized]
+        if generator == "suspect":  # a quantized suspect has no gradient: its float parent
+            assert all(g == c.parent for c, g in quantized) and quantized
+        else:
+            assert all(g != c for c, g in seen)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(zest=dict(reference_rule="median")), "reference_rule"),
+        (dict(modeldiff=dict(refs="some")), "modeldiff.refs"),
+        (dict(root_head="imagenet1k"), "root_head"),
+        (dict(zoo=dict(archs=["resnet20"])), "zoo."),
+    ],
+)
+def test_settings_that_cannot_work_are_named(change, message):
+    from omegaconf import OmegaConf
+
+    s = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Settings), change))
+    assert any(message in p for p in STUDIES["modelreuse"].problems(s))
+
+
+def test_a_budget_needs_steps_or_epochs():
+    s = Settings()
+    s.budgets["prune"].epochs = 1.0
+    assert any("budgets.prune" in p for p in STUDIES["modelreuse"].problems(s))
+    assert not STUDIES["modelreuse"].problems(Settings())
+
+
+def test_the_benchmark_is_not_run_per_dataset():
+    study = STUDIES["modelreuse"]
+    assert study.scope == "benchmark"
+    assert not study.runs_on("cifar10", Settings())
+
+
+def test_hand_made_distances_are_symmetric_and_finite():
+    inputs = HandMadeReuse()
+    a, b = parse("pretrain(mbnet,src5)"), parse("train(resnet20,tgtA)")
+    assert inputs.zest("tgtA", a, b, "cosine") == inputs.zest("tgtA", b, a, "cosine")
+    assert math.isfinite(inputs.modeldiff(b, a, b))
+    assert isinstance(Zoo(), Zoo)
