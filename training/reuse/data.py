@@ -1,16 +1,7 @@
 """The datasets of the ModelReuse benchmark (paper Tables 1 and 5): label spaces, loaders, draws.
 
-Paper scale (spec §2.5, §6), read from local files only, never downloaded:
-- `flowers102`: the Oxford 102 Flowers release, split as ModelDiff's `dataset/flower102.py` does:
-  train = trnid ++ valid (2,040 images), test = tstid (6,149), labels = imagelabels - 1.
-  `<root>/flowers-102/` is torchvision's `Flowers102` folder; we read it ourselves (same files,
-  same order) because torchvision md5-checks the two .mat files and calls any other copy
-  "corrupted" without saying which file is at fault.
-- `sdog120`: Stanford Dogs, as ModelDiff's `dataset/stanford_dog.py` (train_list.mat /
-  test_list.mat: `file_list`, `labels` - 1; 12,000 / 8,580 images).
-- `imagenet`: the roots' label space only (weights, never images).
-Both image sets use ModelDiff's transforms: train RandomResizedCrop(224) + RandomHorizontalFlip,
-test Resize(256) + CenterCrop(224), ImageNet mean/std.
+Paper scale (spec §2.5, §6): `flowers102` and `sdog120`, read from local files as ModelDiff does
+by `training.reuse.paper_data`; `imagenet` is the roots' label space only (weights, never images).
 
 Mini and smoke scale (spec §7.1): `src5`, `tgtA`, `tgtB` are cut out of a CIFAR-10 root read by
 `training.data.images.load_cifar10` and kept in memory as uint8; train transform = random crop 32
@@ -24,28 +15,29 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
 from training.augment import normalize_images, random_crop, random_hflip
 from training.data.base import DataBundle, DataError
 from training.data.images import CIFAR10_MEAN, CIFAR10_STD, load_cifar10
 from training.errors import SettingsError
+from training.reuse.paper_data import IMAGENET_MEAN, IMAGENET_STD, PAPER_LAYOUTS, paper_fields
 
 __all__ = ["DATASETS", "IMAGENET_MEAN", "IMAGENET_STD", "BenchmarkData", "ReuseDataset"]
 __all__ += ["expected_layout", "load_benchmark_data", "num_classes_of", "reference_images"]
 __all__ += ["reference_indices", "seed_images"]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 TRANSFORMS = ("train", "test")
 SPLITS = ("train", "test")
+# (split, transform) -> the BenchmarkData field that holds that view
+_VIEWS = {("train", "train"): "train", ("train", "test"): "train_plain"}
+_VIEWS |= {("test", "test"): "test", ("test", "train"): "test_augmented"}
 
 
 @dataclass(frozen=True)
@@ -83,10 +75,7 @@ _CIFAR_LAYOUT = (
 )
 _LAYOUTS = {
     "imagenet": "none: imagenet is weights only, its images are never read",
-    "flowers102": "<root>/flowers-102/{jpg/image_00001.jpg ..., imagelabels.mat, setid.mat} "
-    "(102flowers.tgz extracted, with the two .mat files next to jpg/)",
-    "sdog120": "<root>/stanford_dogs/{Images/<wnid-breed>/<file>.jpg, train_list.mat, "
-    "test_list.mat} (images.tar and lists.tar of Stanford Dogs extracted)",
+    **PAPER_LAYOUTS,
     **{name: _CIFAR_LAYOUT for name in CIFAR_SUBSETS},
 }
 
@@ -110,9 +99,6 @@ def expected_layout(name: str) -> str:
     return _LAYOUTS[name]
 
 
-# --- the views: one split with one transform ----------------------------------------------------
-
-
 class _TensorImages(Dataset):
     """In-memory uint8 images; `augment`: random crop (padding 4) + flip from the global RNG."""
 
@@ -133,32 +119,6 @@ class _TensorImages(Dataset):
             rng = torch.default_generator
             x = random_hflip(random_crop(x, 4, rng), rng)
         return normalize_images(x, self.mean, self.std)
-
-
-class _FileImages(Dataset):
-    """Image files decoded on access, transformed by a torchvision (PIL) transform."""
-
-    def __init__(self, files: list[Path], labels: torch.Tensor, transform: Callable, layout: str):
-        self.files, self.labels, self.transform, self.layout = files, labels, transform, layout
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        path = self.files[index]
-        try:
-            with Image.open(path) as image:
-                rgb = image.convert("RGB")
-        except Exception as exc:
-            raise DataError(
-                f"cannot read image {path} ({type(exc).__name__}: {exc}); replace it with the "
-                f"file of the official release, laid out as {self.layout}",
-                path,
-            ) from None
-        return self.transform(rgb), self.labels[index]
-
-    def stack(self, indices: Sequence[int]) -> torch.Tensor:
-        return torch.stack([self[int(i)][0] for i in indices])
 
 
 @dataclass(frozen=True)
@@ -192,13 +152,7 @@ class BenchmarkData:
             raise SettingsError(
                 f"split and transform must be in {SPLITS}, got {split!r}, {transform!r}"
             )
-        views = {
-            ("train", "train"): self.train,
-            ("train", "test"): self.train_plain,
-            ("test", "test"): self.test,
-            ("test", "train"): self.test_augmented,
-        }
-        return views[(split, transform)]
+        return getattr(self, _VIEWS[(split, transform)])
 
     def images(
         self,
@@ -284,167 +238,11 @@ def load_benchmark_data(
         DataError: missing or unreadable files (the message names the expected layout).
     """
     info, root = _info(name), Path(root)
-    if name == "imagenet":
-        raise SettingsError(
-            "dataset 'imagenet' is weights only in ModelReuse: its images are never read; "
-            "reference and seed images come from the suspect's dataset"
-        )
     if info.kind == "cifar":
         if image_size is not None:
             raise SettingsError(f"{name} keeps CIFAR-10's own image size; drop image_size")
         return _cifar_subset(name, root)
-    size = 224 if image_size is None else int(image_size)
-    if size < 1:
-        raise SettingsError(f"image_size must be >= 1, got {image_size}")
-    layout = _LAYOUTS[name].replace("<root>", str(root))
-    read = _read_flowers if name == "flowers102" else _read_sdog
-    classes, (train_files, train_labels), (test_files, test_labels) = read(root, layout)
-    train_t, test_t = _pil_transforms(size)
-
-    def view(files: list[Path], labels: torch.Tensor, transform: Callable) -> _FileImages:
-        return _FileImages(files, labels, transform, layout)
-
-    return BenchmarkData(
-        name,
-        classes,
-        IMAGENET_MEAN,
-        IMAGENET_STD,
-        size,
-        train=view(train_files, train_labels, train_t),
-        train_plain=view(train_files, train_labels, test_t),
-        test=view(test_files, test_labels, test_t),
-        test_augmented=view(test_files, test_labels, train_t),
-    )
-
-
-def _pil_transforms(size: int) -> tuple[Callable, Callable]:
-    """ModelDiff's (train, test) transforms at crop `size` (224: Resize 256)."""
-    from torchvision import transforms as T  # heavy import, only for the paper datasets
-
-    normalize = T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
-    train = T.Compose(
-        [T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.ToTensor(), normalize]
-    )
-    test = T.Compose(
-        [T.Resize(round(size * 256 / 224)), T.CenterCrop(size), T.ToTensor(), normalize]
-    )
-    return train, test
-
-
-# --- the paper's image sets -----------------------------------------------------------------------
-
-_Split = tuple[list[Path], torch.Tensor]
-
-
-def _missing(path: Path, layout: str) -> DataError:
-    return DataError(
-        f"{path} is missing. ModelReuse never downloads data: put the official release there, "
-        f"laid out as {layout}.",
-        path,
-    )
-
-
-def _loadmat(path: Path, keys: Sequence[str], layout: str) -> dict:
-    """The arrays `keys` of a MATLAB file, squeezed; DataError when missing or unreadable."""
-    from scipy.io import loadmat
-
-    if not path.is_file():
-        raise _missing(path, layout)
-    try:
-        mat = loadmat(path, squeeze_me=True)
-        return {k: np.atleast_1d(mat[k]) for k in keys}
-    except Exception as exc:
-        problem = (
-            f"no {exc} entry" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
-        )
-        raise DataError(
-            f"cannot read {path} ({problem}); replace it with the file of the official release, "
-            f"laid out as {layout}",
-            path,
-        ) from None
-
-
-def _labels(values: np.ndarray, num_classes: int, path: Path, layout: str) -> torch.Tensor:
-    """1-based labels of a .mat file -> int64 0-based, checked to lie in 0..num_classes-1."""
-    labels = np.asarray(values, dtype=np.int64).reshape(-1) - 1
-    if labels.size and not 0 <= labels.min() <= labels.max() < num_classes:
-        raise DataError(
-            f"{path}: labels must lie in 1..{num_classes}, found {labels.min() + 1}.."
-            f"{labels.max() + 1}; expected the official release, laid out as {layout}",
-            path,
-        )
-    return torch.from_numpy(labels)
-
-
-def _check_files(files: list[Path], layout: str) -> None:
-    missing = [p for p in files if not p.is_file()]
-    if missing:
-        raise DataError(
-            f"{len(missing)} of {len(files)} listed images are missing, e.g. {missing[0]}; "
-            f"expected the official release, laid out as {layout}",
-            missing[0],
-        )
-
-
-def _read_flowers(root: Path, layout: str) -> tuple[tuple[str, ...], _Split, _Split]:
-    """Flowers102 as ModelDiff splits it: train = trnid ++ valid, test = tstid."""
-    base = root / "flowers-102"
-    if not (base / "jpg").is_dir():
-        raise _missing(base / "jpg", layout)
-    per_image = _loadmat(base / "imagelabels.mat", ["labels"], layout)["labels"]
-    all_labels = _labels(per_image, 102, base / "imagelabels.mat", layout)
-    sets = _loadmat(base / "setid.mat", ["trnid", "valid", "tstid"], layout)
-
-    def split(ids: np.ndarray) -> _Split:
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        if ids.size and not 1 <= ids.min() <= ids.max() <= len(all_labels):
-            raise DataError(
-                f"{base / 'setid.mat'} names image ids outside 1..{len(all_labels)} (the images "
-                f"that imagelabels.mat labels); expected the official release, laid out as {layout}",
-                base / "setid.mat",
-            )
-        files = [base / "jpg" / f"image_{i:05d}.jpg" for i in ids]
-        _check_files(files, layout)
-        return files, all_labels[torch.from_numpy(ids - 1)]
-
-    train = split(np.concatenate([sets["trnid"], sets["valid"]]))
-    from torchvision.datasets import Flowers102
-
-    return tuple(Flowers102.classes), train, split(sets["tstid"])
-
-
-def _read_sdog(root: Path, layout: str) -> tuple[tuple[str, ...], _Split, _Split]:
-    """Stanford Dogs as ModelDiff reads it; classes = the breed folder of each label."""
-    base = root / "stanford_dogs"
-    if not (base / "Images").is_dir():
-        raise _missing(base / "Images", layout)
-    names: dict[int, str] = {}
-
-    def split(list_file: str) -> _Split:
-        path = base / list_file
-        mat = _loadmat(path, ["file_list", "labels"], layout)
-        relative = [str(np.asarray(f).reshape(-1)[0]) for f in mat["file_list"]]
-        labels = _labels(mat["labels"], 120, path, layout)
-        if len(relative) != len(labels):
-            raise DataError(
-                f"{path} lists {len(relative)} files but {len(labels)} labels; expected the "
-                f"official release, laid out as {layout}",
-                path,
-            )
-        for rel, label in zip(relative, labels.tolist(), strict=True):
-            folder = Path(rel).parts[0]
-            if names.setdefault(label, folder) != folder:
-                raise DataError(
-                    f"{path}: label {label + 1} is given to both {names[label]}/ and {folder}/; "
-                    f"expected the official release, laid out as {layout}",
-                    path,
-                )
-        files = [base / "Images" / rel for rel in relative]
-        _check_files(files, layout)
-        return files, labels
-
-    train, test = split("train_list.mat"), split("test_list.mat")
-    return tuple(names.get(i, f"label{i + 1}") for i in range(120)), train, test
+    return BenchmarkData(name, **paper_fields(name, root, image_size))
 
 
 # --- the CIFAR-10 subsets -------------------------------------------------------------------------
@@ -478,16 +276,10 @@ def _cifar_subset(name: str, root: Path) -> BenchmarkData:
         return _TensorImages(split[0], split[1], mean, std, augment)
 
     return BenchmarkData(
-        name,
-        classes,
-        mean,
-        std,
-        int(bundle.train.inputs.shape[-1]),
-        train=view(train, True),
-        train_plain=view(train, False),
-        test=view(test, False),
-        test_augmented=view(test, True),
-    )
+        name, classes, mean, std, int(bundle.train.inputs.shape[-1]),
+        train=view(train, True), train_plain=view(train, False),
+        test=view(test, False), test_augmented=view(test, True),
+    )  # fmt: skip
 
 
 def _class_subset(
@@ -499,9 +291,8 @@ def _class_subset(
     for new, old in enumerate(ids):
         where = torch.nonzero(labels == old).reshape(-1)
         half = len(where) // 2
-        chosen.append(
-            {"all": where, "first_half": where[:half], "second_half": where[half:]}[part]
-        )
+        parts = {"all": where, "first_half": where[:half], "second_half": where[half:]}
+        chosen.append(parts[part])
         relabel[old] = new
     keep = torch.cat(chosen).sort().values
     return pixels[keep].contiguous(), relabel[labels[keep]]

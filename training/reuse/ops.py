@@ -12,14 +12,13 @@ a small JSON-able record of what was done. Training goes through `training.reuse
 - `train_scratch`: from scratch on the labels.
 - `quantize`: dynamic quantization, which replaces only `nn.Linear` (convolutions stay float).
 
-The anatomy the ops rely on (`stages`, `head`, `new_head`, `trainable_tensors`) lives in
-`training.reuse.finetune` with the training loop, and is re-exported here.
+Re-exported here: the loop (`training.reuse.finetune`), the model anatomy the ops rely on
+(`training.reuse.anatomy`), and `quantize` with `QuantizedSplit` (`training.reuse.quantize`).
 """
 
 from __future__ import annotations
 
 import copy
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,40 +29,14 @@ from torch.utils.data import DataLoader, Dataset
 
 from training.errors import SettingsError, UserError
 from training.models import build_model
-from training.reuse.finetune import (
-    PAPER_BUDGETS,
-    Budget,
-    finetune,
-    head,
-    linear_l2,
-    new_head,
-    seeded,
-    set_head,
-    stages,
-    trainable_tensors,
-)
+from training.reuse.anatomy import head, new_head, set_head, stages, trainable_tensors
+from training.reuse.finetune import PAPER_BUDGETS, Budget, finetune, linear_l2, seeded
+from training.reuse.quantize import QuantizedSplit, _is_quantized, quantize
 
-__all__ = [
-    "PAPER_BUDGETS",
-    "Budget",
-    "FEAT_LAMBDA",
-    "IMAGENET_FILES",
-    "QuantizedSplit",
-    "accuracy",
-    "distill",
-    "finetune",
-    "head",
-    "linear_l2",
-    "new_head",
-    "prune",
-    "quantize",
-    "root_model",
-    "stages",
-    "steal",
-    "train_scratch",
-    "trainable_tensors",
-    "transfer",
-]
+__all__ = ["PAPER_BUDGETS", "Budget", "FEAT_LAMBDA", "IMAGENET_FILES", "QuantizedSplit"]
+__all__ += ["accuracy", "distill", "finetune", "head", "linear_l2", "new_head", "prune"]
+__all__ += ["quantize", "root_model", "set_head", "stages", "steal", "train_scratch"]
+__all__ += ["trainable_tensors", "transfer"]
 
 FEAT_LAMBDA = 5.0  # weight of the stage-output MSE in distill (ModelDiff's feat_lmda)
 # the torchvision IMAGENET1K_V1 files (names as torch.hub stores them) of the two paper roots
@@ -295,68 +268,6 @@ def root_model(
     if head == "random":
         new_head(model, num_classes, seed)
     return model
-
-
-def _is_quantized(module: nn.Module) -> bool:
-    return type(module).__module__.startswith("torch.ao.nn.quantized")
-
-
-def quantize(model: nn.Module, dtype: torch.dtype | str) -> nn.Module:
-    """Dynamic quantization of a copy (eval mode, CPU): only `nn.Linear` layers are replaced.
-
-    `dtype`: torch.qint8 / torch.float16 or their names. torch's deprecation warnings about
-    eager-mode quantization are silenced here and only here.
-    """
-    names = {"qint8": torch.qint8, "float16": torch.float16}
-    dtype = names.get(dtype, dtype) if isinstance(dtype, str) else dtype
-    if dtype not in names.values():
-        raise SettingsError(f"quantize dtype must be qint8 or float16, got {dtype}")
-    float_model = copy.deepcopy(model).cpu().eval()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated")
-        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor, torch\.quant")
-        return torch.ao.quantization.quantize_dynamic(float_model, {nn.Linear}, dtype=dtype)
-
-
-class QuantizedSplit(nn.Module):
-    """A head-only quantized model, evaluated exactly: float backbone on `device`, int8 head on
-    the CPU. Equal to the quantized model (which runs on the CPU only) on the same batch.
-
-    Args:
-        parent: the float model that was quantized (its backbone weights are used).
-        quantized: `quantize(parent, dtype)`: its head must be its only quantized module.
-        device: where the backbone runs.
-    """
-
-    def __init__(
-        self, parent: nn.Module, quantized: nn.Module, device: str | torch.device = "cpu"
-    ) -> None:
-        super().__init__()
-        q_head = head(quantized)
-        inside = {id(m) for m in q_head.modules()}
-        others = [
-            n for n, m in quantized.named_modules() if _is_quantized(m) and id(m) not in inside
-        ]
-        if not _is_quantized(q_head) or others:
-            raise SettingsError(
-                "QuantizedSplit needs a model whose only quantized layer is its head"
-            )
-        backbone = copy.deepcopy(parent).cpu().eval()
-        set_head(backbone, nn.Identity())
-        q_state = quantized.state_dict()
-        if any(
-            k not in q_state or not torch.equal(v, q_state[k])
-            for k, v in backbone.state_dict().items()
-        ):
-            raise SettingsError("QuantizedSplit: the quantized model is not a copy of the parent")
-        self.device = torch.device(device)
-        self.backbone = backbone.to(self.device)
-        self.q_head = q_head  # dynamic quantized layers run on the CPU only
-        self.eval()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.backbone(x.to(self.device))
-        return self.q_head(features.float().cpu()).to(x.device)
 
 
 @torch.no_grad()
