@@ -193,7 +193,10 @@ class ModelReuseConfig(RunRecord, Compute):
     """experiments.modelreuse (conf/modelreuse.yaml): one job of the ModelReuse benchmark, its
     arguments written by the pipeline (pipeline/rules/modelreuse.smk)."""
 
-    step: str = "build"  # build | signatures | modeldiff | score
+    step: str = (
+        "build"  # prepare (paper: data and weights) | build | signatures | modeldiff | score
+    )
+    download: bool = False  # step=prepare: fetch what is missing (else: name it and stop)
     # the plan's modelreuse_study section, checked against experiments.studies.modelreuse.Settings;
     # given whole (settings={zoo:{archs:[...]}}): null = every default (the paper's benchmark)
     settings: Any = None

@@ -1,6 +1,7 @@
 """One job of the ModelReuse benchmark (paper Tables 1 and 5; experiments/studies/modelreuse.py).
 
-    python -m experiments.modelreuse step=build chain='pretrain(resnet20,src5)->transfer(tgtA,0.1)' \
+    python -m experiments.modelreuse step=prepare download=true ...      # paper: data, weights
+    python -m experiments.modelreuse step=build "chain='pretrain(resnet20,src5)->transfer(tgtA,0.1)'" \
         root=results/mini models_root=results/mini data_root=../shared/data/cifar10 'settings={...}'
     python -m experiments.modelreuse step=signatures target=tgtA ...   # Zest, one target dataset
     python -m experiments.modelreuse step=modeldiff target=tgtA ...    # ModelDiff, its suspects
@@ -45,7 +46,7 @@ from training.runtime import pick_device, set_threads
 from zest import modeldiff as md
 
 log = logging.getLogger(__name__)
-STEPS = ("build", "signatures", "modeldiff", "score")
+STEPS = ("prepare", "build", "signatures", "modeldiff", "score")
 
 
 def model_seed(chain: Chain, settings: Settings) -> int:
@@ -82,6 +83,20 @@ class Zoo:
         return ops.QuantizedSplit(parent, quantized, device=self.device)
 
 
+# --- step=prepare ---------------------------------------------------------------------------------
+def prepare(cfg: DictConfig, s: Settings) -> Path:
+    """The paper scale's datasets and ImageNet weights, found or fetched (and checked)."""
+    from training.reuse.download import prepare_paper_data  # noqa: PLC0415
+
+    if not cfg.data_root:
+        raise SettingsError(
+            "step=prepare needs data_root=<folder for flowers-102/, stanford_dogs/>"
+        )
+    summary = prepare_paper_data(Path(cfg.data_root), dict(s.weights), download=cfg.download)
+    out = output_file(Path(layout.REUSE_DATA.format(models_root=cfg.models_root)), "the summary")
+    return atomic_write_json(out, summary)
+
+
 # --- step=build ----------------------------------------------------------------------------------
 def build(cfg: DictConfig, s: Settings, device: torch.device) -> Path:
     chain = parse(cfg.chain) if cfg.chain else None
@@ -109,9 +124,11 @@ def build(cfg: DictConfig, s: Settings, device: torch.device) -> Path:
         else:  # the stand-in for ImageNet weights: trained on the source dataset
             model, record = ops.train_scratch(arch, kwargs(arch), n, data.train,
                                               budget("pretrain"), **train)  # fmt: skip
-            if s.root_head == "random":
-                ops.new_head(model, n, seed=seed + 1)
             record["deviation"] = f"root trained on {chain.dataset} (no ImageNet weights given)"
+            if s.root_head == "random":  # its accuracy before, as ImageNet's weights have one
+                record["test_accuracy_before_new_head"] = ops.accuracy(model, data.test,
+                                                                       device=device)  # fmt: skip
+                ops.new_head(model, n, seed=seed + 1)
     elif op.name == "train":
         arch = op.args[0]
         model, record = ops.train_scratch(
@@ -257,6 +274,8 @@ def modelreuse(cfg: DictConfig):
     set_threads(cfg.threads)
     device = pick_device(cfg.device)
     torch.manual_seed(s.seed)
+    if cfg.step == "prepare":
+        return prepare(cfg, s)
     if cfg.step == "build":
         return build(cfg, s, device)
     if cfg.step == "signatures":

@@ -18,7 +18,13 @@ from pathlib import Path
 
 from experiments.studies import STUDIES, Context, Metrics, Predictions, Signature
 from experiments.studies.base import STANDARD
-from experiments.studies.layout import REUSE_MODEL, REUSE_TABLE, artifact_path, table_path
+from experiments.studies.layout import (
+    REUSE_DATA,
+    REUSE_MODEL,
+    REUSE_TABLE,
+    artifact_path,
+    table_path,
+)
 from pipeline.apps import app_overrides, check_apps, compose, compose_apps, unused_overrides
 from pipeline.spec import (
     PlanError,
@@ -215,8 +221,12 @@ class Plan:
         return self.reuse.data_root or f"{self.data_root()}/cifar10"
 
     @property
-    def reuse_reads_plan_data(self) -> bool:
-        return self.reuse.data_root is None
+    def reuse_data(self) -> list[str]:
+        """What every job of the benchmark reads first: the plan's CIFAR-10 (the smoke and mini
+        stand-ins are cut out of it), or the paper's datasets and weights (step=prepare)."""
+        if self.reuse.data_root is None:
+            return [f"{self.models_root}/data/cifar10.json"]
+        return [REUSE_DATA.format(models_root=self.models_root)]
 
     @cached_property
     def reuse_models(self) -> dict:

@@ -63,6 +63,8 @@ def finished_runs(root: Path) -> dict[Path, object]:
                 done[path] = stamp(path)
     for path in root.glob("reference/*/*/reference.npz"):
         done[path] = stamp(path)
+    for path in root.glob("modelreuse/models/*.safetensors"):  # the ModelReuse zoo
+        done[path] = stamp(path)
     return done
 
 
@@ -214,3 +216,24 @@ def test_section5_tables_and_verdicts(smoke):
             assert 0 <= record["forget_accuracy"] <= 1 and 0 <= record["test_accuracy"] <= 1
     md = (smoke / "tables" / "table_verdicts.md").read_text()
     assert "p-value" in md and "CI" in md
+
+
+def test_modelreuse_tables_and_figure(smoke):
+    """The ModelReuse benchmark's DAG at its smoke size: every chain built, every pair scored by
+    both methods, Tables 1 and 5, the rules table and the figure rendered (structure, not values)."""
+    from pipeline.plan import load_plan
+    from training.reuse.zoo import positive_pairs
+
+    plan = load_plan("smoke")
+    n_pairs = len(positive_pairs(plan.reuse.zoo))
+    for chain in plan.reuse_models.values():
+        record = json.loads((smoke / "modelreuse" / "models" / f"{chain.slug}.json").read_text())
+        assert record["chain"] == str(chain) and 0 <= record["test_accuracy"] <= 1
+    verdicts = pd.read_csv(smoke / "verdicts" / "modelreuse.tsv", sep="\t")
+    assert verdicts.groupby("method").size().to_dict() == {"modeldiff": n_pairs,
+                                                           "zest": 2 * n_pairs}  # fmt: skip
+    assert np.isfinite(verdicts.relative).all() and verdicts.p_value.between(0, 1).all()
+    for name in ["table1_modelreuse", "table5_modelreuse", "table_modelreuse_rules"]:
+        assert "|" in (smoke / "tables" / f"{name}.md").read_text(), name
+    assert "Model extraction" in (smoke / "tables" / "table1_modelreuse.md").read_text()
+    assert (smoke / "figures" / "fig_modelreuse_distances.png").stat().st_size > 20_000

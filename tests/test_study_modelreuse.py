@@ -124,3 +124,21 @@ def test_hand_made_distances_are_symmetric_and_finite():
     assert inputs.zest("tgtA", a, b, "cosine") == inputs.zest("tgtA", b, a, "cosine")
     assert math.isfinite(inputs.modeldiff(b, a, b))
     assert isinstance(Zoo(), Zoo)
+
+
+def test_the_paper_plan_builds_the_whole_benchmark_and_its_jobs_read_the_plans_settings():
+    from omegaconf import OmegaConf
+
+    from experiments.compute_distances import study_settings
+    from pipeline.apps import compose
+    from pipeline.plan import load_plan
+
+    plan = load_plan("paper")
+    assert len(plan.reuse_models) == 114  # 138 - 24 quantized (rebuilt from their parents)
+    assert {d: len(c) for d, c in plan.reuse_signatures.items()} == {"flowers102": 64,
+                                                                     "sdog120": 64}  # fmt: skip
+    assert all(not c.is_quantized for c in plan.reuse_models.values())
+    cfg = compose("modelreuse", [*plan.reuse_args(), "step=score"])
+    given = OmegaConf.to_container(cfg.settings, resolve=True)
+    assert study_settings("modelreuse", given) == plan.reuse
+    assert "paper scale, 114 models" in plan.reuse_note

@@ -36,6 +36,7 @@ def table_path(*, root: str, table: str, dataset: str, refset: str, study: str) 
 
 # The ModelReuse benchmark (experiments/studies/modelreuse.py): a zoo of models named by chains
 # (training/reuse/chain.py; `slug` is the chain's file-safe name), scored on each target dataset.
+REUSE_DATA = "{models_root}/data/modelreuse.json"  # paper: what was downloaded or found
 REUSE_MODEL = "{models_root}/modelreuse/models/{slug}.safetensors"  # + .json: its record
 REUSE_REFERENCE = "{root}/modelreuse/references/{dataset}.npz"  # + .json: the indices drawn
 REUSE_SIGNATURE = "{root}/modelreuse/signatures/{dataset}/{slug}.npz"

@@ -9,6 +9,7 @@ FIGURE_OPTIONS = {  # what the plan decides for the outputs that take it
     "note": f"{PLAN.spec.scale} scale, N = {PLAN.num_reference}, {len(PLAN.spec.seeds)} seeds",
 }
 RENDERED = {}  # output name -> the files it writes
+REUSE_OUTPUTS = []  # the ModelReuse benchmark's outputs
 for _out in OUTPUTS.values():
     _inputs = {role: PLAN.figure_inputs(read) for role, read in _out.reads.items()}
     if not any(_inputs.values()):
@@ -19,6 +20,7 @@ for _out in OUTPUTS.values():
     _given = dict(FIGURE_OPTIONS)
     if any(STUDIES[r.study].scope == "benchmark" for r in _out.reads.values() if r.study in STUDIES):
         _given["note"] = PLAN.reuse_note  # the benchmark's own scale, not section 4's
+        REUSE_OUTPUTS.append(_out.name)
     _options = [f"--{o.replace('_', '-')}={_given[o]}" for o in _out.options if o in _given]
     _roles = [arg for role, files in _inputs.items() for arg in (f"--{role}", *files)]
 
@@ -46,4 +48,10 @@ for _out in OUTPUTS.values():
 rule make_report_inputs:
     input:
         [f for files in RENDERED.values() for f in files],
+    localrule: True
+
+
+rule modelreuse:  # the ModelReuse benchmark alone: snakemake modelreuse --config scale=mini
+    input:
+        [f for name in REUSE_OUTPUTS for f in RENDERED[name]],
     localrule: True

@@ -12,8 +12,25 @@ if PLAN.reuse:
     REUSE_SIGNATURE = _rooted(_layout.REUSE_SIGNATURE)
     REUSE_REFERENCE = _rooted(_layout.REUSE_REFERENCE)
     REUSE_MODELDIFF = _rooted(_layout.REUSE_MODELDIFF)
-    # the smoke and mini stand-ins are cut out of the plan's own CIFAR-10
-    REUSE_DATA = [DATA_SUMMARY.format(dataset="cifar10")] if PLAN.reuse_reads_plan_data else []
+    REUSE_DATA = PLAN.reuse_data  # the plan's CIFAR-10, or the paper's data and weights
+
+    rule prepare_reuse_data:  # the paper scale: Flowers-102, Stanford Dogs, ImageNet weights
+        output:
+            _rooted(_layout.REUSE_DATA),
+        log:
+            f"{MODELS}/logs/modelreuse/prepare.log",
+        params:
+            args=hydra_args(
+                *PLAN.reuse_args(),
+                "step=prepare",
+                f"download={hydra_value(PLAN.spec.data.source == 'download')}",
+                f"run_dir={MODELS}/data/.hydra-modelreuse",
+                "hydra.output_subdir=null",
+            ),
+        conda:
+            "../../environment.yml"
+        shell:
+            "python -m experiments.modelreuse {params.args} > {log} 2>&1"
 
     rule build_reuse_model:
         input:
