@@ -197,6 +197,7 @@ class ModelReuseConfig(RunRecord, Compute):
         "build"  # prepare (paper: data and weights) | build | signatures | modeldiff | score
     )
     download: bool = False  # step=prepare: fetch what is missing (else: name it and stop)
+    import_from: str | None = None  # step=import: ModelDiff's released models/ folder
     # the plan's modelreuse_study section, checked against experiments.studies.modelreuse.Settings;
     # given whole (settings={zoo:{archs:[...]}}): null = every default (the paper's benchmark)
     settings: Any = None

@@ -1,6 +1,7 @@
 """One job of the ModelReuse benchmark (paper Tables 1 and 5; experiments/studies/modelreuse.py).
 
     python -m experiments.modelreuse step=prepare download=true ...      # paper: data, weights
+    python -m experiments.modelreuse step=import import_from=ModelDiff/models models_root=results/paper
     python -m experiments.modelreuse step=build "chain='pretrain(resnet20,src5)->transfer(tgtA,0.1)'" \
         root=results/mini models_root=results/mini data_root=../shared/data/cifar10 'settings={...}'
     python -m experiments.modelreuse step=signatures target=tgtA ...   # Zest, one target dataset
@@ -46,7 +47,7 @@ from training.runtime import pick_device, set_threads
 from zest import modeldiff as md
 
 log = logging.getLogger(__name__)
-STEPS = ("prepare", "build", "signatures", "modeldiff", "score")
+STEPS = ("prepare", "import", "build", "signatures", "modeldiff", "score")
 
 
 def model_seed(chain: Chain, settings: Settings) -> int:
@@ -95,6 +96,25 @@ def prepare(cfg: DictConfig, s: Settings) -> Path:
     summary = prepare_paper_data(Path(cfg.data_root), dict(s.weights), download=cfg.download)
     out = output_file(Path(layout.REUSE_DATA.format(models_root=cfg.models_root)), "the summary")
     return atomic_write_json(out, summary)
+
+
+# --- step=import ----------------------------------------------------------------------------------
+def import_zoo(cfg: DictConfig, s: Settings) -> list[Path]:
+    """ModelDiff's released checkpoints as the zoo's models, where the pipeline looks for them (the
+    build jobs then have nothing to do); what is absent there is trained by the pipeline."""
+    from training.reuse.importer import import_tree  # noqa: PLC0415
+    from training.reuse.zoo import models_to_build  # noqa: PLC0415
+
+    if not cfg.import_from or not Path(cfg.import_from).is_dir():
+        raise SettingsError(f"import_from={cfg.import_from}: give ModelDiff's models/ folder")
+    chains = {str(c): c for c in models_to_build(s.zoo, s.modeldiff.refs)}
+    report = import_tree(cfg.import_from, list(chains), lambda c: model_file(cfg, chains[c]))
+    for chain in report.imported:
+        record = {"chain": chain, "imported_from": str(cfg.import_from), "test_accuracy": None}
+        atomic_write_json(model_file(cfg, chains[chain]).with_suffix(".json"), record)
+    log.info("imported %d models; %d absent there (the pipeline trains them)",
+             len(report.imported), len(report.missing))  # fmt: skip
+    return [model_file(cfg, chains[c]) for c in report.imported]
 
 
 # --- step=build ----------------------------------------------------------------------------------
@@ -276,6 +296,8 @@ def modelreuse(cfg: DictConfig):
     torch.manual_seed(s.seed)
     if cfg.step == "prepare":
         return prepare(cfg, s)
+    if cfg.step == "import":
+        return import_zoo(cfg, s)
     if cfg.step == "build":
         return build(cfg, s, device)
     if cfg.step == "signatures":

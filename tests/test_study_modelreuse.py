@@ -142,3 +142,30 @@ def test_the_paper_plan_builds_the_whole_benchmark_and_its_jobs_read_the_plans_s
     given = OmegaConf.to_container(cfg.settings, resolve=True)
     assert study_settings("modelreuse", given) == plan.reuse
     assert "paper scale, 114 models" in plan.reuse_note
+
+
+def test_modeldiffs_released_checkpoints_are_imported_where_the_pipeline_looks(tmp_path, capsys):
+    import json
+
+    import torch
+    from bad_inputs_common import run
+
+    from experiments import modelreuse
+    from training.checkpoint import load_model
+    from training.models import build_model
+
+    released = tmp_path / "ModelDiff" / "models" / "pretrain(resnet18,ImageNet)-"
+    released.mkdir(parents=True)
+    torch.manual_seed(0)
+    original = build_model("resnet18", 1000)
+    torch.save({"state_dict": original.state_dict()}, released / "final_ckpt.pth")
+    code, _, err = run(modelreuse.main, "step=import", f"import_from={released.parent}",
+                       f"models_root={tmp_path}/m", f"root={tmp_path}/r",
+                       f"run_dir={tmp_path}/run", capsys=capsys)  # fmt: skip
+    assert code in (0, None), err
+    out = tmp_path / "m" / "modelreuse" / "models" / "pretrain.resnet18.imagenet.safetensors"
+    model, meta = load_model(out)
+    assert meta["chain"] == "pretrain(resnet18,imagenet)"
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 original.state_dict().values(), strict=True))  # fmt: skip
+    assert json.loads(out.with_suffix(".json").read_text())["imported_from"]
