@@ -25,6 +25,7 @@ from experiments.studies.layout import (
     artifact_path,
     table_path,
 )
+from experiments.studies.modelreuse import STEP_SETTINGS as REUSE_STEP_SETTINGS
 from pipeline.apps import app_overrides, check_apps, compose, compose_apps, unused_overrides
 from pipeline.spec import (
     PlanError,
@@ -263,10 +264,12 @@ class Plan:
     def reuse_model_files(self, chains) -> list[str]:
         return sorted({self.reuse_model_file(c) for c in chains})
 
-    def reuse_args(self) -> list[str]:
-        """The arguments every job of the benchmark shares."""
-        settings = dataclasses.asdict(self.reuse)
-        return [f"settings={hydra_value(settings)}", f"root={self.root}",
+    def reuse_args(self, step: str) -> list[str]:
+        """The arguments of one step's jobs: only the settings that step reads (`STEP_SETTINGS`),
+        so that changing, say, the Zest settings reruns the signature jobs, not the trainings."""
+        settings = {k: v for k, v in dataclasses.asdict(self.reuse).items()
+                    if k in REUSE_STEP_SETTINGS[step]}  # fmt: skip
+        return [f"step={step}", f"settings={hydra_value(settings)}", f"root={self.root}",
                 f"models_root={self.models_root}", f"data_root={self.reuse_data_root}"]  # fmt: skip
 
     # -- what the studies read, per kind of artifact ---------------------------------------------

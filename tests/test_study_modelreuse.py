@@ -6,7 +6,7 @@ import pytest
 from hand_made import HandMadeReuse, reuse_settings, reuse_tables
 
 from experiments.studies import STUDIES, Context
-from experiments.studies.modelreuse import Settings
+from experiments.studies.modelreuse import STEP_SETTINGS, Settings
 from training.reuse.chain import parse
 from training.reuse.zoo import Zoo, list_models, positive_pairs, same_task_negatives
 
@@ -138,9 +138,12 @@ def test_the_paper_plan_builds_the_whole_benchmark_and_its_jobs_read_the_plans_s
     assert {d: len(c) for d, c in plan.reuse_signatures.items()} == {"flowers102": 64,
                                                                      "sdog120": 64}  # fmt: skip
     assert all(not c.is_quantized for c in plan.reuse_models.values())
-    cfg = compose("modelreuse", [*plan.reuse_args(), "step=score"])
-    given = OmegaConf.to_container(cfg.settings, resolve=True)
-    assert study_settings("modelreuse", given) == plan.reuse
+    for step, sections in STEP_SETTINGS.items():
+        cfg = compose("modelreuse", plan.reuse_args(step))
+        assert cfg.step == step
+        given = study_settings("modelreuse", OmegaConf.to_container(cfg.settings, resolve=True))
+        for section in sections:  # what the step reads is the plan's; the rest it never reads
+            assert getattr(given, section) == getattr(plan.reuse, section), (step, section)
     assert "paper scale, 114 models" in plan.reuse_note
 
 

@@ -133,6 +133,16 @@ class Settings:
 
 
 OPS = ("pretrain", "train", "transfer", "prune", "distill", "steal")
+# The settings each step of experiments.modelreuse reads (the pipeline passes only these, so that a
+# changed setting reruns only the jobs it changes; the others keep their defaults there, unread).
+STEP_SETTINGS = {
+    "prepare": ("weights",),
+    "import": ("zoo", "modeldiff"),
+    "build": ("weights", "root_head", "model_kwargs", "budgets", "seed"),
+    "signatures": ("zoo", "zest"),
+    "modeldiff": ("zoo", "modeldiff", "seed"),
+    "score": ("zoo", "zest", "modeldiff"),
+}
 
 
 def problems(s: Settings) -> list[str]:

@@ -21,8 +21,7 @@ if PLAN.reuse:
             f"{MODELS}/logs/modelreuse/prepare.log",
         params:
             args=hydra_args(
-                *PLAN.reuse_args(),
-                "step=prepare",
+                *PLAN.reuse_args("prepare"),
                 f"download={hydra_value(PLAN.spec.data.source == 'download')}",
                 f"run_dir={MODELS}/data/.hydra-modelreuse",
                 "hydra.output_subdir=null",
@@ -52,8 +51,7 @@ if PLAN.reuse:
             runtime=4 * 60,
         params:
             args=lambda w: hydra_args(
-                *PLAN.reuse_args(),
-                "step=build",
+                *PLAN.reuse_args("build"),
                 f"chain={hydra_value(str(PLAN.reuse_models[w.slug]))}",
                 f"run_dir={MODELS}/modelreuse/models/.hydra",
                 "hydra.output_subdir=null",
@@ -84,8 +82,7 @@ if PLAN.reuse:
                 runtime=4 * 60,
             params:
                 args=hydra_args(
-                    *PLAN.reuse_args(),
-                    "step=signatures",
+                    *PLAN.reuse_args("signatures"),
                     f"target={_dataset}",
                     f"run_dir={ROOT}/modelreuse/signatures/.hydra-{_dataset}",
                     "hydra.output_subdir=null",
@@ -112,8 +109,7 @@ if PLAN.reuse:
             runtime=4 * 60,
         params:
             args=lambda w: hydra_args(
-                *PLAN.reuse_args(),
-                "step=modeldiff",
+                *PLAN.reuse_args("modeldiff"),
                 f"target={w.dataset}",
                 f"run_dir={ROOT}/modelreuse/modeldiff/.hydra-{w.dataset}",
                 "hydra.output_subdir=null",
@@ -140,8 +136,7 @@ if PLAN.reuse:
             f"{ROOT}/benchmarks/modelreuse/score.tsv"
         params:
             args=hydra_args(
-                *PLAN.reuse_args(),
-                "step=score",
+                *PLAN.reuse_args("score"),
                 f"run_dir={ROOT}/modelreuse/.hydra-score",
                 "hydra.output_subdir=null",
             ),
