@@ -34,7 +34,7 @@ from experiments import config  # noqa: F401  (registers modelreuse_schema)
 from experiments.checks import output_file
 from experiments.compute_distances import study_settings
 from experiments.studies import Context, layout
-from experiments.studies.modelreuse import STUDY, Settings
+from experiments.studies.modelreuse import STUDY, Settings, alignment
 from training.app import hydra_app
 from training.checkpoint import load_model, save_model
 from training.errors import SettingsError
@@ -265,7 +265,7 @@ class Files:
 
     def zest(self, dataset: str, a: Chain, b: Chain, metric: str) -> float:
         sa, sb = self.signature(dataset, a), self.signature(dataset, b)
-        align = None if self.s.zest.align == "none" else self.s.zest.align
+        align = alignment(self.s.zest.align, a, b)
         return float(zest.distance(sa, sb, metric=metric, align=align))
 
     def modeldiff(self, suspect: Chain, other: Chain, generator: Chain) -> float:

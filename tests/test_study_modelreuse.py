@@ -172,3 +172,17 @@ def test_modeldiffs_released_checkpoints_are_imported_where_the_pipeline_looks(t
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
                                                  original.state_dict().values(), strict=True))  # fmt: skip
     assert json.loads(out.with_suffix(".json").read_text())["imported_from"]
+
+
+def test_alignment_when_needed_aligns_only_across_label_spaces():
+    from experiments.studies.modelreuse import alignment
+
+    root, child = parse("pretrain(mbnet,src5)"), parse("pretrain(mbnet,src5)->transfer(tgtA,1)")
+    steal = child.then("steal", "resnet20")
+    assert alignment("when_needed", root, child) == "greedy"
+    assert alignment("when_needed", child, steal) is None
+    assert alignment("greedy", child, steal) == "greedy"
+    assert alignment("hungarian", root, child) == "hungarian"
+    s = Settings()
+    s.zest.align = "none"
+    assert any("zest.align" in p for p in STUDIES["modelreuse"].problems(s))

@@ -62,6 +62,14 @@ RULES = {
     "retrained_only": "mean d(P, R) over the models trained from scratch on the suspect's data",
 }
 REFS = ("all", "same_dataset")
+ALIGNS = ("greedy", "hungarian", "when_needed")
+
+
+def alignment(setting: str, a: Chain, b: Chain) -> str | None:
+    """The class alignment of one Zest pair under `zest.align` (a zest.distance `align`)."""
+    if setting == "when_needed":
+        return None if a.dataset == b.dataset else "greedy"
+    return setting
 
 
 # --- settings: the plan's `modelreuse_study:` section ---------------------------------------------
@@ -82,7 +90,9 @@ class ZestOptions:
     num_reference: int = 128  # reference images per target dataset (seeded draw, indices kept)
     num_samples: int = 1000  # L, masks per reference image
     metrics: list[str] = field(default_factory=lambda: ["cosine", "l2"])
-    align: str = "greedy"  # class alignment, on every pair (the reference code's "always")
+    # class alignment: greedy (on every pair, as the reference code) | hungarian | when_needed
+    # (greedy across label spaces only: same-dataset pairs share their class order)
+    align: str = "greedy"
     reference_rule: str = "parent_vs_same_task_negatives"  # one of RULES
     batch_size: int | None = None  # queries per call (None: zest's default for the device)
     seed: int = 0  # of the reference draw and of the masks
@@ -151,6 +161,8 @@ def problems(s: Settings) -> list[str]:
         out.append(f"zest.reference_rule must be one of {', '.join(RULES)}")
     if s.zest.num_reference < 1 or s.zest.num_samples < 2:
         out.append("zest.num_reference must be >= 1 and zest.num_samples >= 2")
+    if s.zest.align not in ALIGNS:
+        out.append(f"zest.align must be one of {', '.join(ALIGNS)}, got {s.zest.align!r}")
     bad = [m for m in s.zest.metrics if m not in ("cosine", "l1", "l2")]
     if bad or not s.zest.metrics:
         out.append(f"zest.metrics must be some of cosine, l1, l2, got {list(s.zest.metrics)}")
