@@ -42,12 +42,19 @@ from training.files import atomic_write_json, atomic_write_tsv
 from training.reuse import ops
 from training.reuse.chain import Chain, parse
 from training.reuse.data import load_benchmark_data, num_classes_of, reference_images, seed_images
-from training.reuse.zoo import generator_of, modeldiff_jobs, zest_signatures
+from training.reuse.download import prepare_paper_data
+from training.reuse.importer import import_tree
+from training.reuse.zoo import (
+    generator_of,
+    modeldiff_jobs,
+    models_to_build,
+    positive_pairs,
+    zest_signatures,
+)
 from training.runtime import pick_device, set_threads
 from zest import modeldiff as md
 
 log = logging.getLogger(__name__)
-STEPS = ("prepare", "import", "build", "signatures", "modeldiff", "score")
 
 
 def model_seed(chain: Chain, settings: Settings) -> int:
@@ -87,8 +94,6 @@ class Zoo:
 # --- step=prepare ---------------------------------------------------------------------------------
 def prepare(cfg: DictConfig, s: Settings) -> Path:
     """The paper scale's datasets and ImageNet weights, found or fetched (and checked)."""
-    from training.reuse.download import prepare_paper_data  # noqa: PLC0415
-
     if not cfg.data_root:
         raise SettingsError(
             "step=prepare needs data_root=<folder for flowers-102/, stanford_dogs/>"
@@ -102,9 +107,6 @@ def prepare(cfg: DictConfig, s: Settings) -> Path:
 def import_zoo(cfg: DictConfig, s: Settings) -> list[Path]:
     """ModelDiff's released checkpoints as the zoo's models, where the pipeline looks for them (the
     build jobs then have nothing to do); what is absent there is trained by the pipeline."""
-    from training.reuse.importer import import_tree  # noqa: PLC0415
-    from training.reuse.zoo import models_to_build  # noqa: PLC0415
-
     if not cfg.import_from or not Path(cfg.import_from).is_dir():
         raise SettingsError(f"import_from={cfg.import_from}: give ModelDiff's models/ folder")
     chains = {str(c): c for c in models_to_build(s.zoo, s.modeldiff.refs)}
@@ -242,8 +244,6 @@ def modeldiff(cfg: DictConfig, s: Settings, device: torch.device) -> Path:
 
 def sources(s: Settings, suspect: Chain) -> list[Chain]:
     """generator=source: the float sources of the suspect's positive pairs (parent, root)."""
-    from training.reuse.zoo import positive_pairs  # noqa: PLC0415
-
     return sorted({p.source for p in positive_pairs(s.zoo) if p.suspect == suspect}, key=str)
 
 
@@ -282,6 +282,17 @@ def score(cfg: DictConfig, s: Settings) -> list[Path]:
             for t, df in tables.items()]  # fmt: skip
 
 
+# step -> its function (cfg, settings, device): the study's steps (STEP_SETTINGS), each once
+STEPS = {
+    "prepare": lambda cfg, s, device: prepare(cfg, s),
+    "import": lambda cfg, s, device: import_zoo(cfg, s),
+    "build": build,
+    "signatures": signatures,
+    "modeldiff": modeldiff,
+    "score": lambda cfg, s, device: score(cfg, s),
+}
+
+
 def modelreuse(cfg: DictConfig):
     if cfg.step not in STEPS:
         raise SettingsError(f"step must be one of {', '.join(STEPS)}, got {cfg.step!r}")
@@ -294,17 +305,7 @@ def modelreuse(cfg: DictConfig):
     set_threads(cfg.threads)
     device = pick_device(cfg.device)
     torch.manual_seed(s.seed)
-    if cfg.step == "prepare":
-        return prepare(cfg, s)
-    if cfg.step == "import":
-        return import_zoo(cfg, s)
-    if cfg.step == "build":
-        return build(cfg, s, device)
-    if cfg.step == "signatures":
-        return signatures(cfg, s, device)
-    if cfg.step == "modeldiff":
-        return modeldiff(cfg, s, device)
-    return score(cfg, s)
+    return STEPS[cfg.step](cfg, s, device)
 
 
 main = hydra_app(modelreuse, "modelreuse")

@@ -6,6 +6,8 @@ victim v (any recipe but `standard`) sits near v, so its studies know which pair
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 import zest
@@ -78,8 +80,6 @@ def tables(study: str, dataset: str = "cifar10", **kwargs) -> dict:
 # --- the ModelReuse benchmark (a benchmark-scope study) --------------------------------------------
 def _noise(*names: str) -> float:
     """A fixed pseudo-random number in [0, 1) of an unordered set of names."""
-    import zlib  # noqa: PLC0415
-
     return (zlib.crc32("|".join(sorted(names)).encode()) % 1000) / 1000
 
 

@@ -186,3 +186,9 @@ def test_alignment_when_needed_aligns_only_across_label_spaces():
     s = Settings()
     s.zest.align = "none"
     assert any("zest.align" in p for p in STUDIES["modelreuse"].problems(s))
+
+
+def test_the_app_runs_every_step_the_study_names():
+    from experiments.modelreuse import STEPS
+
+    assert set(STEPS) == set(STEP_SETTINGS)

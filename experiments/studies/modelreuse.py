@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.studies.base import Context, Study
+from training.reuse.chain import OPS as CHAIN_OPS
 from training.reuse.chain import Chain
 from training.reuse.zoo import (
     Zoo,
@@ -139,10 +140,9 @@ class Settings:
     zest: ZestOptions = field(default_factory=ZestOptions)
     modeldiff: ModelDiffOptions = field(default_factory=ModelDiffOptions)
     seed: int = 98  # the benchmark's global seed; each model's seed derives from its chain
-    datasets: list[str] | None = None  # unused: a benchmark is not run per dataset
 
 
-OPS = ("pretrain", "train", "transfer", "prune", "distill", "steal")
+OPS = tuple(op for op in CHAIN_OPS if op != "quantize")  # the ops that train (budgets)
 # The settings each step of experiments.modelreuse reads (the pipeline passes only these, so that a
 # changed setting reruns only the jobs it changes; the others keep their defaults there, unread).
 STEP_SETTINGS = {

@@ -35,7 +35,6 @@ from training.errors import SettingsError
 from training.reuse.anatomy import head, new_head, set_head, stages, trainable_tensors
 
 __all__ = [
-    "PAPER_BUDGETS",
     "Budget",
     "LossFn",
     "finetune",
@@ -83,16 +82,6 @@ class Budget:
             return self.steps
         return max(1, math.ceil(self.epochs * n_train / self.batch_size))
 
-
-# ModelDiff's hyper-parameters per op (`ModelWrapper.gen_model`, spec section 2.4), for reference:
-# the budgets a run uses come from its config. Batch 64 at 224x224 everywhere.
-PAPER_BUDGETS: dict[str, Budget] = {
-    "train": Budget(steps=100_000, lr=1e-2, momentum=0.9, weight_decay=5e-3),
-    "transfer": Budget(steps=10_000, lr=5e-3, momentum=0.0, weight_decay=1e-4),
-    "prune": Budget(steps=10_000, lr=5e-3, momentum=0.0, weight_decay=1e-4),
-    "distill": Budget(steps=10_000, lr=1e-2, momentum=0.9, weight_decay=5e-3),
-    "steal": Budget(steps=10_000, lr=1e-2, momentum=0.9, weight_decay=5e-3),
-}
 
 
 def linear_l2(model: nn.Module, beta: float = 1e-2) -> torch.Tensor:

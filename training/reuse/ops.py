@@ -30,10 +30,10 @@ from torch.utils.data import DataLoader, Dataset
 from training.errors import SettingsError, UserError
 from training.models import build_model
 from training.reuse.anatomy import head, new_head, set_head, stages, trainable_tensors
-from training.reuse.finetune import PAPER_BUDGETS, Budget, finetune, linear_l2, seeded
+from training.reuse.finetune import Budget, LossFn, finetune, linear_l2, seeded
 from training.reuse.quantize import QuantizedSplit, _is_quantized, quantize
 
-__all__ = ["PAPER_BUDGETS", "Budget", "FEAT_LAMBDA", "IMAGENET_FILES", "QuantizedSplit"]
+__all__ = ["Budget", "FEAT_LAMBDA", "IMAGENET_FILES", "QuantizedSplit"]
 __all__ += ["accuracy", "distill", "finetune", "head", "linear_l2", "new_head", "prune"]
 __all__ += ["quantize", "root_model", "set_head", "stages", "steal", "train_scratch"]
 __all__ += ["trainable_tensors", "transfer"]
@@ -174,6 +174,26 @@ def _soft_ce(model: nn.Module, x: torch.Tensor, y: torch.Tensor, teacher: Any) -
     return -(target * F.log_softmax(model(x), dim=1)).sum(dim=1).mean()
 
 
+def _fresh_trained(
+    arch: str,
+    model_kwargs: dict,
+    num_classes: int,
+    train_set: Dataset,
+    budget: Budget,
+    loss_fn: LossFn,
+    *,
+    seed: int,
+    device: str | torch.device,
+    teacher: nn.Module | None = None,
+    desc: str,
+) -> tuple[nn.Module, dict]:
+    """A fresh `arch` with every parameter trained on `loss_fn` (steal, train_scratch)."""
+    model = _fresh(arch, model_kwargs, num_classes, seed)
+    record = finetune(model, list(model.parameters()), train_set, budget, loss_fn, seed=seed,
+                      device=device, teacher=teacher, desc=desc)  # fmt: skip
+    return model, record
+
+
 def steal(
     teacher: nn.Module,
     arch: str,
@@ -186,12 +206,8 @@ def steal(
     device: str | torch.device,
 ) -> tuple[nn.Module, dict]:
     """Model extraction: a fresh `arch` trained on the teacher's soft labels (T=1), no L2."""
-    student = _fresh(arch, model_kwargs, num_classes, seed)
-    record = finetune(
-        student, list(student.parameters()), train_set, budget, _soft_ce, seed=seed,
-        device=device, teacher=teacher, desc="steal",
-    )  # fmt: skip
-    return student, record
+    return _fresh_trained(arch, model_kwargs, num_classes, train_set, budget, _soft_ce,
+                          seed=seed, device=device, teacher=teacher, desc="steal")  # fmt: skip
 
 
 def train_scratch(
@@ -205,12 +221,8 @@ def train_scratch(
     device: str | torch.device,
 ) -> tuple[nn.Module, dict]:
     """A fresh `arch` trained on CE + linear L2, all parameters."""
-    model = _fresh(arch, model_kwargs, num_classes, seed)
-    record = finetune(
-        model, list(model.parameters()), train_set, budget, _ce_l2, seed=seed, device=device,
-        desc="train",
-    )  # fmt: skip
-    return model, record
+    return _fresh_trained(arch, model_kwargs, num_classes, train_set, budget, _ce_l2,
+                          seed=seed, device=device, desc="train")  # fmt: skip
 
 
 def _load_imagenet(arch: str, weights: str | Path) -> dict[str, torch.Tensor]:
