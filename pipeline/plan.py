@@ -28,6 +28,7 @@ from experiments.studies.layout import (
 from experiments.studies.modelreuse import STEP_SETTINGS as REUSE_STEP_SETTINGS
 from pipeline.apps import app_overrides, check_apps, compose, compose_apps, unused_overrides
 from pipeline.spec import (
+    GPU_JOB_KINDS,
     PlanError,
     check_config_keys,
     check_seeds,
@@ -69,6 +70,20 @@ class Plan:
     def table(self, study: str, table: str, dataset: str) -> str:
         return table_path(root=self.root, table=table, dataset=dataset,
                           refset=self.refset(study), study=study)  # fmt: skip
+
+    # -- what each job asks for -------------------------------------------------------------------
+    def threads(self, kind: str) -> int:
+        """CPU threads of a job of `kind` (the rule's `threads:`; the apps use exactly these)."""
+        return getattr(self.spec.jobs, kind).threads
+
+    def resources(self, kind: str) -> dict[str, int]:
+        """Snakemake resources of a job of `kind`: memory, time limit and, for the GPU kinds, GPUs.
+
+        A SLURM profile turns them into --mem, --time and --gpus (profiles/slurm/).
+        """
+        job = getattr(self.spec.jobs, kind)
+        gpu = {"gpu": self.spec.gpus} if kind in GPU_JOB_KINDS else {}
+        return {"mem_mb": job.mem_mb, "runtime": job.runtime, **gpu}
 
     # -- the apps' arguments ---------------------------------------------------------------------
     @property
@@ -327,11 +342,12 @@ def plan_from_config(config: dict) -> Plan:
         PlanError: an unknown key (`scal=smoke` must not plan the paper scale) or an invalid plan.
     """
     check_config_keys(config)
+    gpus = [f"gpus={config['gpus']}"] if "gpus" in config else []
     return load_plan(
         str(config.get("scale", "paper")),
         overrides=cli_list(config.get("overrides")),
         train_overrides=cli_list(config.get("train_overrides")),
-        plan_overrides=cli_list(config.get("plan")),
+        plan_overrides=[*cli_list(config.get("plan")), *gpus],
     )
 
 

@@ -32,7 +32,12 @@ CONFIG_KEYS = {
     "overrides": "Hydra overrides of the zest apps, e.g. '[reference.num_samples=2000]'",
     "train_overrides": "Hydra overrides of training, e.g. '[trainer.batch_size=256]'",
     "plan": "overrides of conf/pipeline/<scale>.yaml, e.g. '[seeds=[0,1,2]]'",
+    "gpus": "GPUs per training or signature job; 0 on CPU-only nodes (default: the scale's `gpus`)",
 }
+# Kinds of job, each with its own CPU threads, memory and time limit per scale (`jobs:` in
+# conf/pipeline/<scale>.yaml): every rule declares the kind it is (pipeline/rules/).
+# The GPU kinds also ask for the plan's `gpus` GPUs.
+GPU_JOB_KINDS = ("train", "signatures")
 
 
 class PlanError(SettingsError):
@@ -46,8 +51,31 @@ class DataSpec:
 
 
 @dataclass
+class JobSpec:
+    """What one job of a kind asks of the machine or cluster (Snakemake's threads and resources)."""
+
+    threads: int = 1  # CPU threads: Snakemake exports OMP_NUM_THREADS, which the apps follow
+    mem_mb: int = 2000  # memory; a cluster kills a job that exceeds it
+    runtime: int = 60  # time limit in minutes
+
+
+@dataclass
+class JobsSpec:
+    data: JobSpec = field(default_factory=JobSpec)  # prepare the datasets (downloads at paper)
+    train: JobSpec = field(default_factory=JobSpec)  # train, extract, unlearn, build reuse models
+    reference: JobSpec = field(default_factory=JobSpec)  # reference sets (segmentation)
+    signatures: JobSpec = field(default_factory=JobSpec)  # signatures; ModelDiff's DDVs
+    predict: JobSpec = field(default_factory=JobSpec)  # labels and test scores of checkpoints
+    study: JobSpec = field(default_factory=JobSpec)  # a study's tables (distances, verdicts)
+
+
+@dataclass
 class BaseSchema:
     scale: str = "paper"
+    # GPUs asked for by each job of a GPU kind (GPU_JOB_KINDS); 0 lets the scale run on CPU-only
+    # nodes (`snakemake --config gpus=0`). The apps use a GPU when they see one, whatever this says.
+    gpus: int = 1
+    jobs: JobsSpec = field(default_factory=JobsSpec)
     # The reference set of section 4 and of the extraction study: `train-first` (the first N training
     # points, the authors' choice) or `train-random` (N seeded random points, for class-sorted folder
     # layouts). A study may fix its own (the unlearning study: its forget set is the first N points).
@@ -106,6 +134,11 @@ def check_spec(spec) -> None:
     if not all(0 <= s < SEED_LIMIT for s in seeds):
         raise PlanError(f"seeds must lie in [0, 2**32), got {seeds}; e.g. seeds=[0,1,2]")
     problems = []
+    if spec.gpus < 0:
+        problems.append(f"gpus must be >= 0, got {spec.gpus}")
+    for kind, job in vars(spec.jobs).items():
+        problems += [f"jobs.{kind}.{key} must be >= 1, got {value}"
+                     for key, value in vars(job).items() if value < 1]  # fmt: skip
     if spec.refset not in REFSETS:
         problems.append(f"refset must be {' or '.join(REFSETS)}, got {spec.refset!r}")
     if spec.data.source not in ("download", "local", "generated"):

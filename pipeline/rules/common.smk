@@ -49,3 +49,17 @@ def predicted(w):
     epochs, points = PLAN.predictions(w.dataset, w.recipe, int(w.seed))
     return [f"epochs={as_list(epochs)}", f"predictions.num_points={points}"]
 
+
+
+def logged(command):
+    """A job's shell line: `command` with its output in the rule's log and in `<log>.history`.
+
+    Snakemake deletes a job's log before every attempt, so the log holds the last attempt only;
+    `<log>.history` is never deleted and keeps every attempt, each under a header saying when,
+    where and in which SLURM job it ran (a retry must not erase the first failure's error).
+    """
+    header = (
+        'echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n)'
+        '${{SLURM_JOB_ID:+, SLURM job $SLURM_JOB_ID}} ==="'
+    )
+    return f"{{{{ {header}; {command}; }}}} 2>&1 | tee -a {{log}}.history > {{log}}"

@@ -8,6 +8,9 @@ rule prepare_data:
         f"{MODELS}/logs/prepare_data/{{dataset}}.log",
     benchmark:
         f"{MODELS}/benchmarks/prepare_data/{{dataset}}.tsv"
+    threads: PLAN.threads("data")
+    resources:
+        **PLAN.resources("data"),
     params:
         args=lambda w: hydra_args(
             f"dataset={w.dataset}",
@@ -21,4 +24,4 @@ rule prepare_data:
     conda:
         "../../environment.yml"
     shell:
-        "python -m training.prepare_data {params.args} > {log} 2>&1"
+        logged("python -m training.prepare_data {params.args}")

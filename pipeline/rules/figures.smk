@@ -42,7 +42,7 @@ for _out in OUTPUTS.values():
         conda:
             "../../environment.yml"
         shell:
-            "python -m figures.render {params.args} > {log} 2>&1"
+            logged("python -m figures.render {params.args}")
 
 
 rule make_report_inputs:

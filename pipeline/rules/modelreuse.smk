@@ -19,6 +19,9 @@ if PLAN.reuse:
             _rooted(_layout.REUSE_DATA),
         log:
             f"{MODELS}/logs/modelreuse/prepare.log",
+        threads: PLAN.threads("data")
+        resources:
+            **PLAN.resources("data"),
         params:
             args=hydra_args(
                 *PLAN.reuse_args("prepare"),
@@ -29,7 +32,7 @@ if PLAN.reuse:
         conda:
             "../../environment.yml"
         shell:
-            "python -m experiments.modelreuse {params.args} > {log} 2>&1"
+            logged("python -m experiments.modelreuse {params.args}")
 
     rule build_reuse_model:
         input:
@@ -46,9 +49,9 @@ if PLAN.reuse:
             f"{MODELS}/benchmarks/modelreuse/build/{{slug}}.tsv"
         wildcard_constraints:
             slug="|".join(re.escape(s) for s in PLAN.reuse_models),
+        threads: PLAN.threads("train")
         resources:
-            gpu=1,
-            runtime=4 * 60,
+            **PLAN.resources("train"),
         params:
             args=lambda w: hydra_args(
                 *PLAN.reuse_args("build"),
@@ -59,7 +62,7 @@ if PLAN.reuse:
         conda:
             "../../environment.yml"
         shell:
-            "python -m experiments.modelreuse {params.args} > {log} 2>&1"
+            logged("python -m experiments.modelreuse {params.args}")
 
     for _dataset, _chains in PLAN.reuse_signatures.items():
 
@@ -77,9 +80,9 @@ if PLAN.reuse:
                 f"{ROOT}/logs/modelreuse/signatures/{_dataset}.log",
             benchmark:
                 f"{ROOT}/benchmarks/modelreuse/signatures/{_dataset}.tsv"
+            threads: PLAN.threads("signatures")
             resources:
-                gpu=1,
-                runtime=4 * 60,
+                **PLAN.resources("signatures"),
             params:
                 args=hydra_args(
                     *PLAN.reuse_args("signatures"),
@@ -90,7 +93,7 @@ if PLAN.reuse:
             conda:
                 "../../environment.yml"
             shell:
-                "python -m experiments.modelreuse {params.args} > {log} 2>&1"
+                logged("python -m experiments.modelreuse {params.args}")
 
     rule reuse_modeldiff:
         input:
@@ -104,9 +107,9 @@ if PLAN.reuse:
             f"{ROOT}/benchmarks/modelreuse/modeldiff/{{dataset}}.tsv"
         wildcard_constraints:
             dataset="|".join(re.escape(d) for d in PLAN.reuse.zoo.datasets),
+        threads: PLAN.threads("signatures")
         resources:
-            gpu=1,
-            runtime=4 * 60,
+            **PLAN.resources("signatures"),
         params:
             args=lambda w: hydra_args(
                 *PLAN.reuse_args("modeldiff"),
@@ -117,7 +120,7 @@ if PLAN.reuse:
         conda:
             "../../environment.yml"
         shell:
-            "python -m experiments.modelreuse {params.args} > {log} 2>&1"
+            logged("python -m experiments.modelreuse {params.args}")
 
     rule compute_modelreuse:
         input:
@@ -134,6 +137,9 @@ if PLAN.reuse:
             f"{ROOT}/logs/modelreuse/score.log",
         benchmark:
             f"{ROOT}/benchmarks/modelreuse/score.tsv"
+        threads: PLAN.threads("study")
+        resources:
+            **PLAN.resources("study"),
         params:
             args=hydra_args(
                 *PLAN.reuse_args("score"),
@@ -143,4 +149,4 @@ if PLAN.reuse:
         conda:
             "../../environment.yml"
         shell:
-            "python -m experiments.modelreuse {params.args} > {log} 2>&1"
+            logged("python -m experiments.modelreuse {params.args}")

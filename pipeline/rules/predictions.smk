@@ -12,6 +12,9 @@ rule predict:
         f"{ROOT}/logs/predict/{RUN}.log",
     benchmark:
         f"{ROOT}/benchmarks/predict/{RUN}.tsv"
+    threads: PLAN.threads("predict")
+    resources:
+        **PLAN.resources("predict"),
     params:
         args=lambda w, input, output: hydra_args(
             f"dataset={w.dataset}",
@@ -27,4 +30,4 @@ rule predict:
     conda:
         "../../environment.yml"
     shell:
-        "python -m experiments.predict_labels {params.args} > {log} 2>&1"
+        logged("python -m experiments.predict_labels {params.args}")

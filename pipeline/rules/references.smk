@@ -12,6 +12,9 @@ rule build_reference:
         f"{ROOT}/benchmarks/build_reference/{{dataset}}/{{refset}}.tsv"
     wildcard_constraints:
         refset=REFSETS,
+    threads: PLAN.threads("reference")
+    resources:
+        **PLAN.resources("reference"),
     params:
         args=lambda w, output: hydra_args(
             f"dataset={w.dataset}",
@@ -24,4 +27,4 @@ rule build_reference:
     conda:
         "../../environment.yml"
     shell:
-        "python -m experiments.build_reference {params.args} > {log} 2>&1"
+        logged("python -m experiments.build_reference {params.args}")

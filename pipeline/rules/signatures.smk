@@ -19,8 +19,9 @@ for _ds, _family, _recipes, _refset, _epochs in PLAN.signature_families():
         wildcard_constraints:
             recipe=_recipes,
             refset=_refset,
+        threads: PLAN.threads("signatures")
         resources:
-            gpu=1,
+            **PLAN.resources("signatures"),
         params:
             args=lambda w, input, output: hydra_args(
                 f"reference_path={input.reference}",
@@ -33,4 +34,4 @@ for _ds, _family, _recipes, _refset, _epochs in PLAN.signature_families():
         conda:
             "../../environment.yml"
         shell:
-            "python -m experiments.compute_signatures {params.fixed} {params.args} > {log} 2>&1"
+            logged("python -m experiments.compute_signatures {params.fixed} {params.args}")

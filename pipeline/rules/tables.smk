@@ -17,6 +17,9 @@ for _study in (s for s in STUDIES.values() if s.scope == "dataset"):
             f"{ROOT}/benchmarks/compute_{_study.name}/{{dataset}}/{{refset}}.tsv"
         wildcard_constraints:
             refset=REFSETS,
+        threads: PLAN.threads("study")
+        resources:
+            **PLAN.resources("study"),
         params:
             args=lambda w, output, _s=_study.name: hydra_args(
                 *PLAN.study_args(w.dataset, _s),
@@ -26,4 +29,4 @@ for _study in (s for s in STUDIES.values() if s.scope == "dataset"):
         conda:
             "../../environment.yml"
         shell:
-            "python -m experiments.compute_distances {params.args} > {log} 2>&1"
+            logged("python -m experiments.compute_distances {params.args}")

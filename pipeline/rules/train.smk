@@ -15,9 +15,9 @@ rule train_model:
         f"{MODELS}/benchmarks/train_model/{RUN}.tsv"
     wildcard_constraints:
         recipe="standard",
+    threads: PLAN.threads("train")
     resources:
-        gpu=1,
-        runtime=24 * 60,
+        **PLAN.resources("train"),
     params:
         args=lambda w, output: hydra_args(
             *PLAN.standard_train_args(w.dataset),
@@ -29,7 +29,7 @@ rule train_model:
     conda:
         "../../environment.yml"
     shell:
-        "python -m training.train {params.args} > {log} 2>&1"
+        logged("python -m training.train {params.args}")
 
 
 EXTRACTED = f"{MODELS}/models/{{dataset}}/{{arch}}/extract-{{mode}}-from-seed{{victim}}/seed{{seed}}"
@@ -46,9 +46,9 @@ rule train_extracted_model:
         f"{MODELS}/benchmarks/train_model/{{dataset}}/{{arch}}/extract-{{mode}}-from-seed{{victim}}/seed{{seed}}.tsv"
     wildcard_constraints:
         mode="labels|outputs",
+    threads: PLAN.threads("train")
     resources:
-        gpu=1,
-        runtime=24 * 60,
+        **PLAN.resources("train"),
     params:
         args=lambda w, output: hydra_args(
             *PLAN.train_args(w.dataset),
@@ -62,7 +62,7 @@ rule train_extracted_model:
     conda:
         "../../environment.yml"
     shell:
-        "python -m training.train {params.args} > {log} 2>&1"
+        logged("python -m training.train {params.args}")
 
 
 rule train_exactly_unlearned_model:
@@ -74,9 +74,9 @@ rule train_exactly_unlearned_model:
         f"{MODELS}/logs/train_model/{{dataset}}/{{arch}}/unlearn-exact/seed{{seed}}.log",
     benchmark:
         f"{MODELS}/benchmarks/train_model/{{dataset}}/{{arch}}/unlearn-exact/seed{{seed}}.tsv"
+    threads: PLAN.threads("train")
     resources:
-        gpu=1,
-        runtime=24 * 60,
+        **PLAN.resources("train"),
     params:
         args=lambda w, output: hydra_args(
             *PLAN.train_args(w.dataset),
@@ -90,7 +90,7 @@ rule train_exactly_unlearned_model:
     conda:
         "../../environment.yml"
     shell:
-        "python -m training.train {params.args} > {log} 2>&1"
+        logged("python -m training.train {params.args}")
 
 
 rule unlearn_model:
@@ -102,6 +102,9 @@ rule unlearn_model:
         f"{MODELS}/logs/unlearn_model/{{dataset}}/{{arch}}/seed{{seed}}.log",
     benchmark:
         f"{MODELS}/benchmarks/unlearn_model/{{dataset}}/{{arch}}/seed{{seed}}.tsv"
+    threads: PLAN.threads("train")
+    resources:
+        **PLAN.resources("train"),
     params:
         args=lambda w, input, output: hydra_args(
             f"dataset={w.dataset}",
@@ -116,4 +119,4 @@ rule unlearn_model:
     conda:
         "../../environment.yml"
     shell:
-        "python -m experiments.unlearn {params.args} > {log} 2>&1"
+        logged("python -m experiments.unlearn {params.args}")
