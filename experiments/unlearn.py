@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 import training.recipes.unlearning  # noqa: F401  (registers unlearn_schema)
 from experiments.checks import input_dir, output_file
 from experiments.common import load_data
+from training import runlock
 from training.app import hydra_app
 from training.checkpoint import save_model
 from training.errors import SettingsError
@@ -62,7 +63,6 @@ def unlearn(cfg: DictConfig) -> dict[str, Any]:
         info["repair"] = repair(model, bundle, n, run, cfg.repair_epochs, cfg.seed, cfg.progress)
     info["repair_epochs"] = cfg.repair_epochs
     result = measure(model)
-    save_model(out, model, meta | {"unlearning": info})
     final = info["final_epoch"]
     record = {
         "finished": True, "completed_epochs": final, **result, "dataset": bundle.name,
@@ -70,7 +70,9 @@ def unlearn(cfg: DictConfig) -> dict[str, Any]:
         "history": [{"epoch": final, **result}], **record,
         "config": OmegaConf.to_container(cfg, resolve=True),
     }  # fmt: skip
-    atomic_write_json(out.parent / METRICS, record)
+    with runlock.hold(out.parent, "unlearning run"):  # the checkpoint and its metrics.json
+        save_model(out, model, meta | {"unlearning": info})
+        atomic_write_json(out.parent / METRICS, record)
     log.info(
         "%s: subtracted %d steps (epochs %s); test/forget/retained accuracy %.4f/%.4f/%.4f, "
         "original %.4f/%.4f/%.4f", out, info["subtracted_steps"], info["epochs"],

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from training import runlock
 from training.app import record_run
 from training.checkpoint import save_model
 from training.config import TrainConfig, trainer_problems
@@ -76,6 +77,7 @@ def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
 
     Raises:
         RunExistsError: out_dir holds a run of another configuration.
+        RunLockedError: another process writes in out_dir right now (`training.runlock`).
         ValueError, TypeError: invalid settings (raised before any data is loaded).
     """
     cfg = as_train_config(cfg)
@@ -92,6 +94,13 @@ def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
     check_variant(cfg)
     known = DATASETS.get(cfg.dataset.name)  # the registry's entry (None: not a known dataset)
     _check_domain(cfg.model.arch, known.domain if known else None)
+    with runlock.hold(out_dir):  # a second writer of out_dir fails here, at once
+        return _train(cfg, save_epochs)
+
+
+def _train(cfg: TrainConfig, save_epochs: list[int]) -> dict[str, Any]:
+    """`train` once the settings are checked and out_dir is locked."""
+    out_dir, epochs = Path(cfg.out_dir), cfg.trainer.epochs
     parts = {"dataset": cfg.dataset, "model": cfg.model, "trainer": cfg.trainer}
     identity = jsonable({k: dataclasses.asdict(v) for k, v in parts.items()} | {"seed": cfg.seed})
     identity |= jsonable(variant_identity(cfg))  # extraction / unlearning (recipes.variants)
@@ -171,7 +180,7 @@ def _pick_device(cfg: TrainConfig) -> torch.device:
 
 # What a run folder may hold besides its own files: a partial run resumes, anything else is refused.
 _RUN_FILES = re.compile(r"\.hydra|train\.log|metrics\.json|resume\.pt|amnesiac\.safetensors|"
-                        r"epoch\d+\.safetensors|\..*\.tmp")  # fmt: skip
+                        r"epoch\d+\.safetensors|\..*\.tmp|\.lock")  # fmt: skip
 
 
 def _check_out_dir(out_dir: Path) -> None:
