@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # pip on these machines warns about every missing local index folder; keep the log readable.
 QUIET_PIP := 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 
-.PHONY: smoke test test-kernels lint
+.PHONY: smoke test test-kernels lint slurm-packages
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -40,3 +40,11 @@ test-kernels: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# The programs of a single-node SLURM cluster, for tests/test_slurm.py (which starts one on localhost
+# and skips, saying why, without them): Debian's packages, as root. CI runs it before `make test`.
+SLURM_PACKAGES := slurmctld slurmd slurm-client munge
+slurm-packages:
+	command -v slurmctld >/dev/null && command -v munged >/dev/null || { \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SLURM_PACKAGES); }

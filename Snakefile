@@ -6,7 +6,7 @@
     snakemake --cores all --config scale=smoke overrides='[reference.num_samples=128]'   # an ablation
     snakemake --cores all --config scale=mini plan='[seeds=[0,1,2],data.root=/path]'   # the plan itself
 
---config keys: scale, overrides, train_overrides, plan (pipeline/plan.py CONFIG_KEYS; others are refused).
+--config keys: scale, overrides, train_overrides, plan, gpus (pipeline/spec.py CONFIG_KEYS; others are refused).
 
 Settings live in conf/ (Hydra) and conf/pipeline/ (the plan); the plan (pipeline/plan.py) derives every job
 from what the studies (experiments/studies/) read; this file only lists the steps. See docs/architecture.md.
@@ -20,7 +20,8 @@ from pipeline.plan import plan_from_config
 from training.errors import UserError
 
 try:  # the --config keys and the whole plan are checked before anything is planned or written
-    PLAN = plan_from_config(config)
+    # a cluster job's own Snakemake runs one job of a plan its submitter has checked
+    PLAN = plan_from_config(config, check=not workflow.remote_exec)
 except UserError as err:
     # One plain message (terminal and .snakemake/log) and status 2, as the apps do; left alone,
     # Snakemake would print the exception with part of its traceback and exit with status 1.

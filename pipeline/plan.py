@@ -335,8 +335,12 @@ class Plan:
         )
 
 
-def plan_from_config(config: dict) -> Plan:
+def plan_from_config(config: dict, *, check: bool = True) -> Plan:
     """The plan of a `snakemake --config ...` (the Snakefile's `config`), its keys checked first.
+
+    `check=False` skips composing the apps' configs to check them (load_plan): a cluster job's
+    own Snakemake (`--mode remote`) runs one job of a plan its submitter checked, and would spend
+    seconds per job doing it again.
 
     Raises:
         PlanError: an unknown key (`scal=smoke` must not plan the paper scale) or an invalid plan.
@@ -348,11 +352,12 @@ def plan_from_config(config: dict) -> Plan:
         overrides=cli_list(config.get("overrides")),
         train_overrides=cli_list(config.get("train_overrides")),
         plan_overrides=[*cli_list(config.get("plan")), *gpus],
+        check=check,
     )
 
 
 def load_plan(
-    scale: str = "paper", *, overrides=(), train_overrides=(), plan_overrides=()
+    scale: str = "paper", *, overrides=(), train_overrides=(), plan_overrides=(), check=True
 ) -> Plan:
     """Read and validate `conf/pipeline/<scale>.yaml`, then compose and check every app config.
 
@@ -361,6 +366,7 @@ def load_plan(
         overrides: user Hydra overrides for the zest apps (an ablation: e.g. `reference.num_samples=500`).
         train_overrides: user Hydra overrides for training (an ablation that retrains the models).
         plan_overrides: dotlist overrides of the plan itself (e.g. `seeds=[0,1]`).
+        check: compose and check every app config (False: only the plan's own settings).
 
     Raises:
         PlanError: unknown scale, unknown key, wrong type, an invalid override, or settings with which
@@ -368,6 +374,8 @@ def load_plan(
     """
     spec = read_spec(scale, plan_overrides)
     plan = Plan(spec, tuple(train_overrides), tuple(overrides))
+    if not check:
+        return plan
     try:  # compose every app config once, so a bad override fails here, before any job runs
         unused = {o for d in plan.datasets for o in unused_overrides(plan.zest_args(d))}
         zest_configs = {

@@ -8,7 +8,7 @@ import pytest
 from experiments.compute_distances import context
 from experiments.studies import STUDIES, Metrics, Signature, agreement, refsize, unlearning
 from pipeline.apps import compose
-from pipeline.plan import load_plan
+from pipeline.plan import load_plan, plan_from_config
 from pipeline.spec import SCALES, PlanError, cli_list, slug
 
 
@@ -106,3 +106,35 @@ def test_exact_unlearning_seed_offset_reaches_the_study():
     assert ("cifar10", "unlearn-exact", 51) in plan.runs()
     default = load_plan("smoke")  # the original's own seed
     assert unlearning.suspects_of(default.context("cifar10"), 1)[0].seed == 1
+
+
+# -- what each job asks for (threads, memory, time, GPUs) ----------------------------------------
+
+
+def test_jobs_ask_for_their_kinds_resources_and_gpus_follow_the_setting():
+    paper = plan_from_config({"scale": "paper"})
+    assert paper.threads("train") == 8 and paper.resources("train")["gpu"] == 1
+    assert paper.resources("signatures")["gpu"] == 1
+    assert "gpu" not in paper.resources("reference") and "gpu" not in paper.resources("study")
+    assert plan_from_config({"scale": "paper", "gpus": 0}).resources("train")["gpu"] == 0
+    smoke = plan_from_config({"scale": "smoke"})
+    assert smoke.resources("train") == {"mem_mb": 2000, "runtime": 30, "gpu": 0}
+    assert plan_from_config({"scale": "smoke", "gpus": "1"}).resources("signatures")["gpu"] == 1
+    sized = plan_from_config({"scale": "smoke", "plan": "[jobs.train.threads=3]"})
+    assert sized.threads("train") == 3 and sized.threads("signatures") == 1
+    # a cluster job's own Snakemake skips composing the apps; the jobs are the same
+    assert plan_from_config({"scale": "smoke"}, check=False).spec == smoke.spec
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"gpus": -1}, "gpus must be >= 0"),
+        ({"gpus": "two"}, "gpus"),
+        ({"plan": "[jobs.train.threads=0]"}, "jobs.train.threads must be >= 1"),
+        ({"plan": "[jobs.gpu.threads=2]"}, "gpu"),
+    ],
+)
+def test_bad_job_sizes_are_refused(config, words):
+    with pytest.raises(PlanError, match=re.escape(words)):
+        plan_from_config({"scale": "smoke", **config})
