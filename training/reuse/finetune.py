@@ -83,7 +83,6 @@ class Budget:
         return max(1, math.ceil(self.epochs * n_train / self.batch_size))
 
 
-
 def linear_l2(model: nn.Module, beta: float = 1e-2) -> torch.Tensor:
     """0.5 * beta * (||W||^2 + ||b||^2) summed over the model's `nn.Linear` layers."""
     total = None
