@@ -16,6 +16,7 @@ import sys
 
 from snakemake.logging import logger
 
+from pipeline.cluster import Need, misfit_message, misfits, slurm_nodes
 from pipeline.plan import plan_from_config
 from training.errors import UserError
 
@@ -42,6 +43,22 @@ include: "pipeline/rules/predictions.smk"
 include: "pipeline/rules/tables.smk"
 include: "pipeline/rules/modelreuse.smk"
 include: "pipeline/rules/figures.smk"
+
+
+onstart:
+    # Before a SLURM run submits its first job: a job that no node can hold would be refused, or
+    # wait forever without a word (pipeline/cluster.py).
+    if workflow.executor_plugin is not None and workflow.executor_plugin.cli_prefix == "slurm":
+        _nodes = slurm_nodes()
+        _needs = [
+            Need(job.rule.name, int(job.resources.get("cpus_per_task") or job.threads),
+                 int(job.resources.get("mem_mb", 0)), int(job.resources.get("gpu", 0)))
+            for job in workflow.dag.needrun_jobs()
+            if not job.is_local
+        ]  # fmt: skip
+        if _bad := misfits(_needs, _nodes):
+            logger.error(f"[zest] error: {misfit_message(_bad, _nodes)}")
+            sys.exit(2)
 
 
 rule all:

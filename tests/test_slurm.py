@@ -14,6 +14,7 @@ with the reason, where the Debian packages `slurmctld slurmd slurm-client munge`
    the job again, training resumes from its last epoch, the rule's log history keeps both
    attempts, and the weights equal an uninterrupted run's, bitwise.
 3. `--config gpus=1`: the training job goes to the gpu partition with one GPU, its data job to cpu.
+And the paper scale's jobs, too big for this node, stop the run before anything is submitted.
 """
 
 from __future__ import annotations
@@ -182,3 +183,15 @@ def test_gpus_setting_sends_gpu_jobs_to_the_gpu_partition(cluster, tmp_path):
     shown = cluster.run("scontrol", "show", "job", job.group(1), check=True).stdout
     assert "Partition=gpu" in shown and re.search(r"gres[/:]gpu[:=]1", shown), shown
     assert json.loads((work / metrics).read_text())["finished"]
+
+
+def test_jobs_no_node_can_hold_stop_the_run_before_any_submission(cluster, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = snakemake(cluster, work, "results/paper/data/cifar10.json", "--config", "scale=paper")
+    proc.wait(timeout=300)
+    out = output_of(work)
+    assert proc.returncode == 2, out[-3000:]
+    assert "[zest] error: jobs of 1 rule ask for more than any node" in out
+    assert "  prepare_data: 1 CPU, 8000 MB\n" in out and "at most 2 CPUs, 6000 MB" in out
+    assert "has been submitted" not in out and cluster.squeue() == []

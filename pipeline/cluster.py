@@ -1,0 +1,90 @@
+"""Before a SLURM run submits anything: does every job fit some node of the cluster?
+
+A job that asks for more memory than any node has is refused by sbatch; one that asks for more CPUs
+waits forever (`Reason=PartitionConfig`) while Snakemake says nothing. The Snakefile's `onstart`
+compares the jobs about to run with the nodes `sinfo` lists and stops the run, naming the jobs and
+how to resize them, before the first submission.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["Node", "Need", "misfits", "misfit_message", "parse_sinfo", "slurm_nodes"]
+
+
+@dataclass(frozen=True)
+class Node:
+    cpus: int
+    mem_mb: int
+    gpus: int
+
+
+@dataclass(frozen=True)
+class Need:
+    """What one job asks for: CPUs (`cpus_per_task`, else its threads), memory, GPUs."""
+
+    rule: str
+    cpus: int
+    mem_mb: int
+    gpus: int
+
+    def fits(self, node: Node) -> bool:
+        return self.cpus <= node.cpus and self.mem_mb <= node.mem_mb and self.gpus <= node.gpus
+
+    def __str__(self) -> str:
+        gpus = f", {_count(self.gpus, 'GPU')}" if self.gpus else ""
+        return f"{self.rule}: {_count(self.cpus, 'CPU')}, {self.mem_mb} MB{gpus}"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def parse_sinfo(text: str) -> list[Node]:
+    """Nodes from `sinfo --noheader --Node --format='%c|%m|%G'` (CPUs, memory MB, generic
+    resources such as `gpu:2`, `gpu:a100:4(S:0-1)` or `(null)`)."""
+    nodes = []
+    for line in text.splitlines():
+        parts = line.strip().split("|")
+        if len(parts) != 3 or not parts[0].isdigit():
+            continue
+        cpus, mem, gres = parts
+        gpus = sum(int(n) for n in re.findall(r"\bgpu(?::[^:,(]+)?:(\d+)", gres))
+        nodes.append(Node(int(cpus), int(re.sub(r"\D.*", "", mem) or 0), gpus))
+    return nodes
+
+
+def slurm_nodes() -> list[Node]:
+    """The cluster's nodes, or [] when sinfo cannot tell (no check then)."""
+    try:
+        out = subprocess.run(
+            ["sinfo", "--noheader", "--Node", "--format=%c|%m|%G"],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return parse_sinfo(out)
+
+
+def misfits(needs: Iterable[Need], nodes: list[Node]) -> list[Need]:
+    """The distinct needs that no node can meet (none when the nodes are unknown)."""
+    if not nodes:
+        return []
+    return sorted({n for n in needs if not any(n.fits(node) for node in nodes)}, key=str)
+
+
+def misfit_message(bad: list[Need], nodes: list[Node]) -> str:
+    cpus, mem, gpus = (max(getattr(n, a) for n in nodes) for a in ("cpus", "mem_mb", "gpus"))
+    listed = "\n".join(f"  {need}" for need in bad)
+    return (
+        f"jobs of {_count(len(bad), 'rule')} ask for more than any node of this cluster has (at "
+        f"most {_count(cpus, 'CPU')}, {mem} MB and {_count(gpus, 'GPU')} a node); sbatch would "
+        f"refuse them or leave them pending forever:\n{listed}\n"
+        "Resize them for this cluster: --config plan='[jobs.train.threads=2,jobs.train.mem_mb=4000]'"
+        " (the kinds and their sizes: `jobs:` in conf/pipeline/<scale>.yaml), and gpus=0 where "
+        "the nodes have no GPU."
+    )
