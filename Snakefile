@@ -16,7 +16,7 @@ import sys
 
 from snakemake.logging import logger
 
-from pipeline.cluster import Need, misfit_message, misfits, slurm_nodes
+from pipeline.cluster import unfit_jobs
 from pipeline.plan import plan_from_config
 from training.errors import UserError
 
@@ -49,15 +49,8 @@ onstart:
     # Before a SLURM run submits its first job: a job that no node can hold would be refused, or
     # wait forever without a word (pipeline/cluster.py).
     if workflow.executor_plugin is not None and workflow.executor_plugin.cli_prefix == "slurm":
-        _nodes = slurm_nodes()
-        _needs = [
-            Need(job.rule.name, int(job.resources.get("cpus_per_task") or job.threads),
-                 int(job.resources.get("mem_mb", 0)), int(job.resources.get("gpu", 0)))
-            for job in workflow.dag.needrun_jobs()
-            if not job.is_local
-        ]  # fmt: skip
-        if _bad := misfits(_needs, _nodes):
-            logger.error(f"[zest] error: {misfit_message(_bad, _nodes)}")
+        if _problem := unfit_jobs(workflow.dag.needrun_jobs()):
+            logger.error(f"[zest] error: {_problem}")
             sys.exit(2)
 
 

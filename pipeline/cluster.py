@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Node", "Need", "misfits", "misfit_message", "parse_sinfo", "slurm_nodes"]
+__all__ = ["Node", "Need", "misfits", "misfit_message", "parse_sinfo", "slurm_nodes", "unfit_jobs"]
 
 
 @dataclass(frozen=True)
@@ -88,3 +88,16 @@ def misfit_message(bad: list[Need], nodes: list[Node]) -> str:
         " (the kinds and their sizes: `jobs:` in conf/pipeline/<scale>.yaml), and gpus=0 where "
         "the nodes have no GPU."
     )
+
+
+def unfit_jobs(jobs: Iterable) -> str | None:
+    """Why some of Snakemake's `jobs` (cluster jobs only) fit no node `sinfo` lists, or None."""
+    needs = [
+        Need(job.rule.name, int(job.resources.get("cpus_per_task") or job.threads),
+             int(job.resources.get("mem_mb", 0)), int(job.resources.get("gpu", 0)))
+        for job in jobs
+        if not job.is_local
+    ]  # fmt: skip
+    nodes = slurm_nodes()
+    bad = misfits(needs, nodes)
+    return misfit_message(bad, nodes) if bad else None

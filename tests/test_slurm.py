@@ -57,12 +57,17 @@ def snakemake(cluster, workdir: Path, *args: str) -> subprocess.Popen:
     env = dict(cluster.env, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     cmd = [sys.executable, "-m", "snakemake", *args, "--snakefile", str(REPO / "Snakefile"),
            "-d", str(workdir), "--profile", str(PROFILE), "--jobs", "2"]  # fmt: skip
-    log = (workdir.parent / f"{workdir.name}.snakemake.log").open("w")
-    return subprocess.Popen(cmd, env=env, text=True, stdout=log, stderr=subprocess.STDOUT)
+    with _output(workdir).open("w") as log:
+        return subprocess.Popen(cmd, env=env, text=True, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _output(workdir: Path) -> Path:
+    """Where `snakemake(cluster, workdir, ...)` writes what Snakemake prints."""
+    return workdir.parent / f"{workdir.name}.snakemake.log"
 
 
 def output_of(workdir: Path) -> str:
-    return (workdir.parent / f"{workdir.name}.snakemake.log").read_text()
+    return _output(workdir).read_text()
 
 
 def test_every_kind_of_job_runs_through_the_profile(cluster, tmp_path):

@@ -50,7 +50,6 @@ def predicted(w):
     return [f"epochs={as_list(epochs)}", f"predictions.num_points={points}"]
 
 
-
 def logged(command):
     """A job's shell line: `command` with its output in the rule's log and in `<log>.history`.
 
