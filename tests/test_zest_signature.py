@@ -199,3 +199,86 @@ def test_module_on_gpu_matches_cpu(reference, monkeypatch):
     cpu = zest.compute_signature(model, reference)
     gpu = zest.compute_signature(model.to("cuda"), reference)
     np.testing.assert_allclose(gpu.weights, cpu.weights, rtol=1e-4, atol=1e-5)
+
+
+def bn_cnn(classes=5, seed=0):
+    """A small CNN with batch normalisation whose running statistics are not the identity."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
+        nn.Conv2d(6, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(24, classes),
+    )  # fmt: skip
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(16, 3, 16, 16) * 2 + 0.5)  # running statistics move away from 0/1
+    return model.eval()
+
+
+@pytest.mark.parametrize("memory_format", ["channels_last", "contiguous", "auto"])
+def test_memory_format_changes_the_signature_only_by_rounding(reference, memory_format):
+    """Channels-last batches: the same signature to well within 1e-6 relative, and bitwise the
+    same on a second run of the same configuration."""
+    model = bn_cnn()
+    base = zest.compute_signature(model, reference, batch_size=256, memory_format="contiguous")
+    runs = [
+        zest.compute_signature(model, reference, batch_size=64, memory_format=memory_format)
+        for _ in range(2)
+    ]
+    rel = np.linalg.norm(runs[0].weights - base.weights) / np.linalg.norm(base.weights)
+    assert rel < 1e-6
+    np.testing.assert_array_equal(runs[0].weights, runs[1].weights)
+
+
+def test_channels_last_batches_reach_the_model_on_cpu(reference):
+    seen = []
+
+    def predict(x):
+        seen.append(x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous())
+        return x.flatten(1)[:, :3]
+
+    zest.compute_signature(predict, reference, batch_size=50)
+    assert seen and all(seen)  # auto on CPU: channels-last
+    seen.clear()
+    zest.compute_signature(predict, reference, batch_size=50, memory_format="contiguous")
+    assert seen and not any(seen)
+
+
+def test_an_unknown_memory_format_is_refused(reference):
+    with pytest.raises(zest.ZestError, match="memory_format must be one of"):
+        zest.compute_signature(small_cnn(), reference, memory_format="nhwc")
+
+
+def test_fold_batchnorm_keeps_the_function_and_leaves_the_model_alone(reference):
+    model = bn_cnn()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    folded = zest.fold_batchnorm(model)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    x = torch.randn(8, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), model(x), rtol=1e-5, atol=1e-5)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    a = zest.compute_signature(model, reference)
+    b = zest.compute_signature(folded, reference)
+    assert np.linalg.norm(a.weights - b.weights) / np.linalg.norm(a.weights) < 1e-6
+
+
+def test_fold_batchnorm_of_an_untraceable_model_warns_and_returns_a_copy():
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = nn.Conv2d(3, 2, 1), nn.BatchNorm2d(2)
+
+        def forward(self, x):
+            if x.sum() > 0:  # data-dependent control flow: torch.fx cannot trace it
+                x = -x
+            return self.bn(self.conv(x)).flatten(1)
+
+    model = Branchy().eval()
+    with pytest.warns(zest.ZestWarning, match="could not fold the batch normalisations"):
+        copy = zest.fold_batchnorm(model)
+    assert copy is not model and not copy.training
+    x = torch.randn(2, 3, 4, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(copy(x), model(x))

@@ -16,6 +16,7 @@ Public API and the part of the paper (section 3, Algorithm 1, appendices B-C) ea
     Quickshift, Slic, Grid             line 3: segmenters (Quickshift() is reference mode)
     perturbed_inputs, Perturber        line 5: x_l = x * m_l, built batch by batch
     compute_signature, Signature       lines 6-7, 11: queries and per-point surrogates, stacked
+    fold_batchnorm                     a faster inference copy of a model (BatchNorm folded)
     LeastSquares, LimeRidge            line 7: the regression T (reference mode: pinv(M) Y)
     align_classes, pairwise_columns    lines 8-10, appendix B: class alignment
     distance, weights_distance         line 12: the distance (cosine, l1, l2, linf)
@@ -48,6 +49,7 @@ from .errors import (
     ZestError,
     ZestWarning,
 )
+from .fold import fold_batchnorm
 from .perturb import Perturber, perturbed_inputs
 from .reference import Reference, draw_masks
 from .segment import Grid, Quickshift, Slic
@@ -58,6 +60,7 @@ from .verdict import Verdict, verdict
 __all__ = [
     "METRICS",
     "detection",
+    "fold_batchnorm",
     "modeldiff",
     "Grid",
     "InputError",
