@@ -26,7 +26,14 @@ from training.app import record_run
 from training.checkpoint import save_model
 from training.config import TrainConfig, trainer_problems
 from training.data import DATASETS, DataBundle, load_dataset
-from training.epoch import evaluate, input_preparer, make_optimizer, make_scheduler, train_epoch
+from training.epoch import (
+    evaluate,
+    image_layout,
+    input_preparer,
+    make_optimizer,
+    make_scheduler,
+    train_epoch,
+)  # fmt: skip
 from training.errors import SettingsError
 from training.models import DOMAINS, build_model, check_model_options
 from training.recipes.amnesiac import AmnesiacRecorder
@@ -121,6 +128,8 @@ def _train(cfg: TrainConfig, save_epochs: list[int]) -> dict[str, Any]:
     kwargs = _model_kwargs(cfg, bundle)
     torch.manual_seed(cfg.seed)  # fixes the initialization
     model = build_model(cfg.model.arch, bundle.num_classes, **kwargs).to(device)
+    if bundle.domain == "image":  # convolution weights in the layout of the batches
+        model = model.to(memory_format=image_layout(device))
     optimizer = make_optimizer(cfg.trainer, model)
     scheduler = make_scheduler(cfg.trainer, optimizer)
     prepare = input_preparer(bundle, cfg.trainer, device)

@@ -89,7 +89,7 @@ class AmnesiacRecorder:
     def end_epoch(self, epoch: int) -> dict[str, int]:
         """Close epoch `epoch` (0 = the initialization: nothing recorded) and write the file."""
         if epoch > 0:
-            self.epochs[epoch] = {k: v.float().cpu() for k, v in self._sum.items()}
+            self.epochs[epoch] = {k: v.float().cpu().contiguous() for k, v in self._sum.items()}
             self.steps[epoch], self.total_steps[epoch] = self._recorded, self._total
         self._reset()
         if self.keep_last is not None:
