@@ -68,3 +68,30 @@ def test_loaders_return_the_documented_bundle(generated_root):
             assert split.inputs.dtype == dtype and split.inputs.dim() == ndim
             assert split.labels.dtype == torch.int64
             assert 0 <= split.labels.min() and split.labels.max() < len(bundle.classes)
+
+
+def test_order_seed_and_train_points_reorder_then_cut_the_training_split(generated_root):
+    root = generated_root("cifar10", n_train=6, n_test=2, n_classes=3)
+    full = load_dataset("cifar10", root)
+    assert full.train.labels.tolist() == sorted(full.train.labels.tolist())  # class by class
+    shuffled = load_dataset("cifar10", root, order_seed=3)
+    again = load_dataset("cifar10", root, order_seed=3)
+    assert torch.equal(shuffled.train.inputs, again.train.inputs)
+    assert sorted(shuffled.train.labels.tolist()) == sorted(full.train.labels.tolist())
+    assert shuffled.train.labels.tolist() != full.train.labels.tolist()
+    cut = load_dataset("cifar10", root, order_seed=3, train_points=5)
+    assert torch.equal(cut.train.inputs, shuffled.train.inputs[:5])
+    assert torch.equal(cut.test.inputs, full.test.inputs)  # the test split is never touched
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"train_points": 0}, "train_points must be an integer >= 1"),
+     ({"order_seed": -1}, "order_seed must be an integer >= 0"),
+     ({"train_points": True}, "train_points must be an integer"),
+     ({"train_points": 100}, "train_points=100, but cifar10 has 18 training points")],
+)  # fmt: skip
+def test_bad_subset_options_are_refused(generated_root, options, message):
+    root = generated_root("cifar10", n_train=6, n_test=2, n_classes=3)
+    with pytest.raises(TypeError, match=message):
+        load_dataset("cifar10", root, **options)

@@ -9,6 +9,7 @@ Every dataset is loaded fully into memory as tensors (see docs/architecture.md):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import inspect
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -107,7 +109,14 @@ def load_dataset(
         name: one of the registry's `DATASETS` (cifar10, cifar100, ag_news, speech_commands).
         root: the dataset's own folder (e.g. `<data_root>/cifar10`).
         download: fetch the official release into `root` when no local copy is there.
-        **options: dataset options (see the loader of each dataset, e.g. `max_len` for ag_news).
+        **options: dataset options (see the loader of each dataset, e.g. `max_len` for ag_news),
+            and two that every dataset takes (`SUBSET_OPTIONS`), applied in this order:
+            `order_seed` (int): the training split in a fixed random order (a permutation
+            drawn from numpy's default_rng(order_seed)) instead of its canonical order: image
+            folders list one class after another, so the "first N points" (a train-first
+            reference set, a forget set) would otherwise be one class;
+            `train_points` (int): only the first `train_points` training points (a smaller
+            training set that a model can fit in few epochs; the test split is unchanged).
 
     Returns:
         DataBundle with train/test splits as tensors.
@@ -122,13 +131,45 @@ def load_dataset(
     module, func = DATASETS[name].loader  # imported lazily: `import training.data` stays cheap
     loader: Callable[..., DataBundle] = getattr(importlib.import_module(module), func)
     allowed = [p for p in inspect.signature(loader).parameters if p not in ("root", "download")]
-    unknown = sorted(set(options) - set(allowed))
+    unknown = sorted(set(options) - set(allowed) - set(SUBSET_OPTIONS))
     if unknown:
         raise OptionError(
             f"unknown option(s) {', '.join(unknown)} for dataset {name!r}; "
-            f"valid options: {', '.join(allowed) or '(none)'}"
+            f"valid options: {', '.join(allowed + list(SUBSET_OPTIONS))}"
         )
-    return loader(Path(root), download=download, **options)
+    subset = {k: options.pop(k) for k in SUBSET_OPTIONS if k in options}
+    check_subset_options(**subset)
+    return training_subset(loader(Path(root), download=download, **options), **subset)
+
+
+SUBSET_OPTIONS = ("order_seed", "train_points")
+
+
+def check_subset_options(order_seed: Any = None, train_points: Any = None) -> None:
+    """Refuse an `order_seed` or `train_points` that is not a valid count (see load_dataset)."""
+    for key, value, low in (("order_seed", order_seed, 0), ("train_points", train_points, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < low):  # fmt: skip
+            raise OptionError(f"dataset option {key} must be an integer >= {low}, got {value!r}")
+
+
+def training_subset(
+    bundle: DataBundle, order_seed: int | None = None, train_points: int | None = None
+) -> DataBundle:
+    """`bundle` with its training split reordered and cut as `load_dataset` describes."""
+    inputs, labels = bundle.train.inputs, bundle.train.labels
+    if order_seed is not None:
+        order = torch.from_numpy(np.random.default_rng(order_seed).permutation(len(labels)))
+        inputs, labels = inputs[order], labels[order]
+    if train_points is not None:
+        if train_points > len(labels):
+            raise OptionError(
+                f"train_points={train_points}, but {bundle.name} has {len(labels)} training points"
+            )
+        inputs, labels = inputs[:train_points], labels[:train_points]
+    if inputs is bundle.train.inputs:
+        return bundle
+    return dataclasses.replace(bundle, train=Split(inputs.contiguous(), labels.contiguous()))
 
 
 def missing_error(path: Path, hint: str) -> DataError:
