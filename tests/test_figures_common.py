@@ -158,6 +158,8 @@ def fake_verdicts(dataset):
     df = pd.DataFrame(rows, columns=VERDICT_ROW)
     conclusive = (df["ci_high"] < 1) | (df["ci_low"] > 1)
     df = df.assign(related=df["relative"] < 1, conclusive=conclusive)
+    df = df.assign(victim_train_accuracy=0.99, victim_forget_accuracy=1.0,
+                   victim_test_accuracy=0.9, untestable="")  # fmt: skip
     return df[list(columns("extraction", "verdicts"))]
 
 

@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 import pytest
-from test_figures_common import suspect_table, write_results, write_tsv
+from test_figures_common import fake_verdicts, suspect_table, write_results, write_tsv
 
 from figures import paper_values
 from figures import suspects as s5
@@ -216,3 +216,31 @@ def test_paper_values_of_section5():
         *s5.EXTRACTION_KINDS,
         *s5.UNLEARNING_KINDS,
     }
+
+
+def test_an_untestable_exact_retrain_reads_inconclusive_in_both_tables(tmp_path):
+    """Originals that did not fit their forget set: the study's `untestable` reason is shown,
+    never "consistent with unlearning" or "still close"; the originals' accuracies beside it."""
+    df = suspect_table(known_rows("unlearn-exact", "unlearn-amnesiac", [0.5, 0.6], [0.1, 0.2]),
+                       {})  # fmt: skip
+    why = "the original fits only 61 % of its forget set (< 90 %; test 54 %): it did not memorise"
+    verdicts = fake_verdicts("cifar10").assign(
+        victim_forget_accuracy=0.61, victim_train_accuracy=0.55
+    )
+    verdicts["untestable"] = [why if k == "unlearn-exact" else "" for k in verdicts["suspect"]]
+    verdicts.loc[verdicts.suspect == "unlearn-exact", "conclusive"] = False
+    distances = write_tsv(df, tmp_path, "cifar10", "unlearning")
+    verdict_file = write_tsv(verdicts, tmp_path, "cifar10", "unlearning", table="verdicts")
+    render("table_unlearning", {"unlearning": [distances], "verdicts": [verdict_file]},
+           tmp_path / "unl")  # fmt: skip
+    csv = pd.read_csv(tmp_path / "unl.csv").set_index(["dataset", "kind"])
+    exact, amnesiac = (
+        csv.loc[("cifar10", "unlearn-exact")],
+        csv.loc[("cifar10", "unlearn-amnesiac")],
+    )
+    assert exact["reading"].startswith("INCONCLUSIVE (1/2 originals): the original fits only 61 %")
+    assert exact["original_forget_acc_mean"] == pytest.approx(61.0) and exact["n_untestable"] == 1
+    assert "INCONCLUSIVE" not in amnesiac["reading"]
+    render("table_verdicts", {"unlearning": [verdict_file]}, tmp_path / "ver")
+    md = (tmp_path / "ver.md").read_text()
+    assert f"inconclusive: {why}" in md and "55 / 61 / 90" in md

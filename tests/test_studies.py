@@ -125,3 +125,22 @@ def test_a_model_near_chance_is_flagged_broken_with_the_registrys_class_count():
     d = tables("unlearning", dataset="cifar10", accuracy=0.19)["distances"]
     assert d.broken.all()  # CIFAR-10: at or below 20 %
     assert not tables("unlearning", dataset="cifar10", accuracy=0.21)["distances"].broken.any()
+
+
+def test_exact_unlearning_is_untestable_when_the_originals_did_not_fit_their_forget_set():
+    fits = tables("unlearning")["verdicts"]
+    assert (fits.untestable == "").all()
+    assert np.allclose(fits.victim_forget_accuracy, 1.0) and np.allclose(
+        fits.victim_train_accuracy, 0.9
+    )
+    v = tables("unlearning", victim_forget=0.6)["verdicts"]
+    exact, amnesiac = v[v.suspect == "unlearn-exact"], v[v.suspect == "unlearn-amnesiac"]
+    assert len(exact) == 3 and not exact.conclusive.any()
+    assert exact.untestable.str.contains("fits only 60 % of its forget set").all()
+    assert (amnesiac.untestable == "").all()  # closeness after subtraction needs no memorising
+    assert np.allclose(v.victim_test_accuracy, 0.6)
+
+
+def test_extraction_verdicts_are_never_untestable():
+    v = tables("extraction", victim_forget=0.1)["verdicts"]
+    assert (v.untestable == "").all()

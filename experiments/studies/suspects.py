@@ -33,7 +33,8 @@ DISTANCE_COLUMNS = ("dataset", "metric", "relation", "kind", "victim_seed", "see
                     "broken")  # fmt: skip
 VERDICT_COLUMNS = ("dataset", "suspect", "victim_seed", "seed_b", "epoch_b", "metric", "distance",
                    "relative", "p_value", "ci_low", "ci_high", "n_independent", "related",
-                   "conclusive")  # fmt: skip
+                   "conclusive", "victim_train_accuracy", "victim_forget_accuracy",
+                   "victim_test_accuracy", "untestable")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class Suspect:
 
 
 Suspects = Callable[[Context, int], list[Suspect]]
+# (ctx, a suspect, its victim's accuracies at T: train, forget, test) -> why the study cannot
+# judge that suspect ("" when it can); e.g. exact unlearning needs victims that fit the forget set
+Untestable = Callable[[Context, "Suspect", dict[str, float]], str]
 
 
 def reads(ctx: Context, suspects: Suspects) -> list[Artifact]:
@@ -105,41 +109,61 @@ def distance_table(inputs: Inputs, ctx: Context, suspects: Suspects) -> pd.DataF
     return table
 
 
-def verdict_table(inputs: Inputs, ctx: Context, suspects: Suspects) -> pd.DataFrame:
+def victim_accuracies(inputs: Inputs, ctx: Context, victim: int) -> dict[str, float]:
+    """The victim's train (running, over its last epoch's augmented batches), forget-set and
+    test accuracy at T; NaN for what its run did not record."""
+    record, T = inputs.metrics(STANDARD, victim), ctx.final_epoch
+    return {key: accuracy(record, f"{key}_accuracy", T) for key in ("train", "forget", "test")}
+
+
+def verdict_table(
+    inputs: Inputs, ctx: Context, suspects: Suspects, untestable: Untestable | None = None
+) -> pd.DataFrame:
     """`zest.verdict` for every (victim, suspect as delivered: its last epoch), cosine.
 
     The independent pairs of victim v are (v, s) and (s, s') for the other seeds' standard models
-    at T: the distances a model trained independently of v would have.
+    at T: the distances a model trained independently of v would have. Each row carries the
+    victim's accuracies and, when `untestable` finds a reason the study cannot judge that
+    victim's suspects, the reason; such a verdict is never conclusive.
     """
     T, rows = ctx.final_epoch, []
     for v in ctx.seeds:
+        acc = victim_accuracies(inputs, ctx, v)
         victim = inputs.signature(STANDARD, v, T)
         others = [inputs.signature(STANDARD, s, T) for s in ctx.seeds if s != v]
         pairs = [(victim, o) for o in others] + list(combinations(others, 2))
         for s in suspects(ctx, v):
             epoch_b = max(s.epochs)
+            why = untestable(ctx, s, acc) if untestable is not None else ""
             out = zest.verdict(victim, inputs.signature(s.recipe, s.seed, epoch_b), pairs,
                                metric="cosine", align=ctx.align, n_bootstrap=ctx.n_bootstrap)  # fmt: skip
             low, high = out.ci
-            firm = (high < 1.0) if out.related else (low > 1.0)
+            firm = ((high < 1.0) if out.related else (low > 1.0)) and not why
             rows.append(dict(dataset=ctx.dataset, suspect=s.kind, victim_seed=v, seed_b=s.seed,
                              epoch_b=epoch_b, metric="cosine", distance=out.distance,
                              relative=out.relative_distance, p_value=out.p_value, ci_low=low,
                              ci_high=high, n_independent=len(pairs), related=out.related,
-                             conclusive=bool(firm)))  # fmt: skip
+                             conclusive=bool(firm), victim_train_accuracy=acc["train"],
+                             victim_forget_accuracy=acc["forget"],
+                             victim_test_accuracy=acc["test"], untestable=why))  # fmt: skip
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
 
 
-def compute(inputs: Inputs, ctx: Context, suspects: Suspects) -> dict[str, pd.DataFrame]:
+def compute(
+    inputs: Inputs, ctx: Context, suspects: Suspects, untestable: Untestable | None = None
+) -> dict[str, pd.DataFrame]:
     return {
         "distances": distance_table(inputs, ctx, suspects),
-        "verdicts": verdict_table(inputs, ctx, suspects),
+        "verdicts": verdict_table(inputs, ctx, suspects, untestable),
     }
 
 
-def suspect_study(name: str, settings: type, suspects_of: Suspects, problems, **kw) -> Study:
+def suspect_study(
+    name: str, settings: type, suspects_of: Suspects, problems,
+    untestable: Untestable | None = None, **kw,
+) -> Study:  # fmt: skip
     """A study of one kind of suspect model: its two tables, read and computed as above."""
     return Study(name, settings, {"distances": DISTANCE_COLUMNS, "verdicts": VERDICT_COLUMNS},
                  reads=lambda ctx: reads(ctx, suspects_of),
-                 compute=lambda inputs, ctx: compute(inputs, ctx, suspects_of),
+                 compute=lambda inputs, ctx: compute(inputs, ctx, suspects_of, untestable),
                  problems=problems, **kw)  # fmt: skip

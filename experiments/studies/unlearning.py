@@ -8,6 +8,7 @@ minus its recorded forget-set updates (`unlearn-amnesiac`, seed s), both at the 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from experiments.studies import suspects
@@ -25,6 +26,11 @@ class Settings:
     # randomness but the batch composition); an offset makes the retrain as independent as an
     # unrelated model. At mini scale this choice decides the verdict (docs/architecture.md).
     exact_seed_offset: int = 0
+    # The claim (an exact retrain sits further from the original than unrelated models) rests on
+    # the original having memorised its forget set, which the retrain never saw. Below this
+    # forget-set accuracy of the original, the exact retrain's verdict is marked untestable and
+    # is never conclusive.
+    min_forget_accuracy: float = 0.9
 
 
 def suspects_of(ctx: Context, original: int) -> list[suspects.Suspect]:
@@ -35,12 +41,31 @@ def suspects_of(ctx: Context, original: int) -> list[suspects.Suspect]:
     ]
 
 
+def untestable(ctx: Context, suspect: suspects.Suspect, victim: dict[str, float]) -> str:
+    """Why the verdict on an exact retrain cannot test unlearning ("" when it can). (An amnesiac
+    model is judged by its closeness to the original, which needs no memorisation.)"""
+    if suspect.kind != "unlearn-exact":
+        return ""
+    need, forget = ctx.of("unlearning").min_forget_accuracy, victim["forget"]
+    if math.isnan(forget):
+        return "the original's forget-set accuracy was not recorded"
+    if forget < need:
+        return (
+            f"the original fits only {100 * forget:.0f} % of its forget set (< {100 * need:.0f} "
+            f"%; test {100 * victim['test']:.0f} %): it did not memorise the points, so a "
+            "retrain without them need not differ from it"
+        )
+    return ""
+
+
 def problems(s: Settings) -> list[str]:
     out = []
     if not (s.window == "all" or (s.window.startswith("last:") and s.window[5:].isdigit())):
         out.append(f"window must be all or last:K, got {s.window!r}")
     if s.repair_epochs < 0:
         out.append(f"repair_epochs must be >= 0, got {s.repair_epochs}")
+    if not 0 <= s.min_forget_accuracy <= 1:
+        out.append(f"min_forget_accuracy must lie in [0, 1], got {s.min_forget_accuracy}")
     return out
 
 
@@ -49,6 +74,7 @@ STUDY = suspects.suspect_study(
     Settings,
     suspects_of,
     problems,
+    untestable,
     refset="train-first",
     summary="unlearned models against the original (§5.3)",
 )

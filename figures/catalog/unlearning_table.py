@@ -24,8 +24,13 @@ from figures.tabulate import DASH, Layout, fmt_pm, paper_cell, write_table
 from training.data.registry import DATASETS
 
 
-def reading(kind: str, relative: float, n: int, broken: int, n_runs: int) -> str:
-    """What the mean relative distance of ``kind`` says, in words (a broken model: nothing)."""
+def reading(
+    kind: str, relative: float, n: int, broken: int, n_runs: int, untestable: list[str] = ()
+) -> str:
+    """What the mean relative distance of ``kind`` says, in words (a broken model: nothing;
+    originals the study marks ``untestable`` for this kind: inconclusive, and why)."""
+    if untestable:
+        return f"INCONCLUSIVE ({len(untestable)}/{n} originals): {untestable[0]}"
     if broken:
         return f"BROKEN MODEL: test accuracy near chance ({broken}/{n_runs} runs); no conclusion"
     if not n:
@@ -64,7 +69,22 @@ def _accuracy_cell(summary: tuple[float, float, int]) -> str:
     return fmt_pm(mean, std, 1) if n else DASH
 
 
-def _unlearning_row(dataset: str, kind: str, df: pd.DataFrame, metric: str):
+def _originals(verdicts: pd.DataFrame | None, kind: str) -> tuple[dict, list[str]]:
+    """The originals' accuracies (mean, std, n) and the study's untestable reasons, for the
+    verdicts on ``kind`` (from the verdict table: the study decides, the table reports)."""
+    rows = pd.DataFrame() if verdicts is None else verdicts[verdicts["suspect"] == kind]
+    summary = {
+        key: stats.summarize(100 * rows[f"victim_{key}_accuracy"]) if len(rows) else (
+            float("nan"), float("nan"), 0)
+        for key in ("train", "forget")
+    }  # fmt: skip
+    reasons = [] if not len(rows) else [r for r in rows["untestable"] if isinstance(r, str) and r]
+    return summary, reasons
+
+
+def _unlearning_row(
+    dataset: str, kind: str, df: pd.DataFrame, metric: str, verdicts: pd.DataFrame | None
+):
     """(record for the CSV, cells for .md/.tex) of one dataset and kind of unlearning."""
     last = s5.final_suspects(df, kind)
     n = len(last)
@@ -72,30 +92,38 @@ def _unlearning_row(dataset: str, kind: str, df: pd.DataFrame, metric: str):
     fu_m, fu_s, _ = stats.summarize(-last["closer_percent"])
     a = s5.accuracy_summary(s5.final_rows(df, kind))
     p_rel, p_rel_text, p_fu = _paper(dataset, kind, metric)
-    words = reading(kind, rel_m, n, a["n_broken"], a["n_runs"])
+    orig, untestable = _originals(verdicts, kind)
+    words = reading(kind, rel_m, n, a["n_broken"], a["n_runs"], untestable)
     record = {
         "dataset": dataset, "kind": kind, "metric": metric, "n_originals": n,
         "relative_mean": rel_m, "relative_std": rel_s, "further_mean": fu_m, "further_std": fu_s,
         "n_runs": a["n_runs"], "test_acc_mean": a["test"][0], "test_acc_std": a["test"][1],
         "forget_acc_mean": a["forget"][0], "forget_acc_std": a["forget"][1],
-        "n_broken": a["n_broken"], "paper_relative": p_rel.mean if p_rel else float("nan"),
+        "n_broken": a["n_broken"], "original_train_acc_mean": orig["train"][0],
+        "original_forget_acc_mean": orig["forget"][0], "original_forget_acc_std": orig["forget"][1],
+        "n_untestable": len(untestable), "paper_relative": p_rel.mean if p_rel else float("nan"),
         "paper_further_mean": p_fu[1], "paper_further_std": p_fu[2], "reading": words,
     }  # fmt: skip
     cells = [dataset_label(dataset), s5.KIND_SHORT.get(kind, kind), str(n), fmt_pm(rel_m, rel_s),
              p_rel_text, fmt_pm(fu_m, fu_s), p_fu[0], _accuracy_cell(a["test"]),
-             _accuracy_cell(a["forget"]), words]  # fmt: skip
+             _accuracy_cell(a["forget"]), _accuracy_cell(orig["train"]),
+             _accuracy_cell(orig["forget"]), words]  # fmt: skip
     return record, cells
 
 
 def render_table_unlearning(inputs, out, metric="cosine") -> list[Path]:
     """Unlearned models: relative distance to the original, % further, accuracies."""
     tables = read_study(inputs["unlearning"], "unlearning")
+    verdicts = read_study(inputs.get("verdicts", ()), "unlearning", "verdicts")
     keys = s5.by_dataset_and_kind(tables, paper.UNLEARNING_FURTHER, s5.UNLEARNING_KINDS, metric)
-    rows = [_unlearning_row(dataset, kind, df, metric) for dataset, kind, df in keys]
+    rows = [
+        _unlearning_row(dataset, kind, df, metric, getattr(verdicts.get(dataset), "data", None))
+        for dataset, kind, df in keys
+    ]
     shown = list(dict.fromkeys(dataset for dataset, _, _ in keys))
     headers = ["Dataset", "Unlearning", "Originals", "Relative distance", "Paper"]
     headers += ["Further than unrelated (%)", "Paper (%)", "Test acc. (%)", "Forget acc. (%)"]
-    headers += ["Reading"]
+    headers += ["Originals' train acc. (%)", "Originals' forget acc. (%)", "Reading"]
     limits = ", ".join(f"{DATASETS[d].label} ≤ {100 * DATASETS[d].broken_below:g} %"
                        for d in shown if d in DATASETS)  # fmt: skip
     notes = [
@@ -109,10 +137,11 @@ def render_table_unlearning(inputs, out, metric="cosine") -> list[Path]:
     ]
     data = pd.DataFrame([r for r, _ in rows])
     cells = [c for _, c in rows]
-    return write_table(out, data, Layout(headers, cells, notes, align="llrrlrrrrl"))
+    return write_table(out, data, Layout(headers, cells, notes, align="llrrlrrrrrrl"))
 
 
 OUTPUTS = [
-    Output("table_unlearning", "table", {"unlearning": Read("unlearning")}, ("metric",),
-           render_table_unlearning),
+    Output("table_unlearning", "table",
+           {"unlearning": Read("unlearning"), "verdicts": Read("unlearning", "verdicts")},
+           ("metric",), render_table_unlearning),
 ]  # fmt: skip

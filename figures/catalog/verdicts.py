@@ -39,12 +39,15 @@ MEANINGS = {  # suspect kind (or the start of one) -> (words when related, words
 }  # fmt: skip
 
 
-def verdict_words(suspect: str, related, conclusive) -> str:
+def verdict_words(suspect: str, related, conclusive, untestable: str = "") -> str:
     """The study's verdict on one suspect in plain words: what ``related`` means for the
     suspect's kind (a detected copy, a model that still carries the forgotten data, ...) and
-    whether it is ``conclusive``. Decides nothing: both come from the verdict table."""
+    whether it is ``conclusive`` (or why the study cannot judge it: ``untestable``). Decides
+    nothing: all three come from the verdict table."""
     if related is None or pd.isna(related):
         return "no verdict"
+    if isinstance(untestable, str) and untestable:
+        return f"inconclusive: {untestable}"
     kind = next((k for k in MEANINGS if suspect.startswith(k)), None)
     yes, no = MEANINGS.get(kind, ("related", "not related"))
     if conclusive is not None and not pd.isna(conclusive) and conclusive:
@@ -81,6 +84,13 @@ def _p_cell(p, n) -> str:
     return f"{p:.3f}" + (" (min.)" if math.isclose(p, floor) else "")
 
 
+def _accuracies_cell(r) -> str:
+    """The victim's train / forget-set / test accuracy in %, "—" for what was not recorded."""
+    keys = ("victim_train_accuracy", "victim_forget_accuracy", "victim_test_accuracy")
+    values = [r.get(k, float("nan")) for k in keys]
+    return " / ".join(DASH if pd.isna(v) else f"{100 * v:.0f}" for v in values)
+
+
 def _yes_no(flag) -> str:
     return DASH if pd.isna(flag) else ("yes" if flag else "no")
 
@@ -108,13 +118,14 @@ def _verdict_order(df: pd.DataFrame) -> pd.DataFrame:
 
 def _victim_row(r) -> tuple[dict, list[str]]:
     words = "no verdict (no distance)" if pd.isna(r["relative"]) else (
-        verdict_words(r["suspect"], r["related"], r["conclusive"]))  # fmt: skip
+        verdict_words(r["suspect"], r["related"], r["conclusive"], r.get("untestable", "")))  # fmt: skip
     record = {"level": "victim", **{c: r[c] for c in columns("extraction", "verdicts")},
               "refset": r["refset"], "study": r["study"], "verdict": words}  # fmt: skip
     cells = [dataset_label(r["dataset"]), s5.KIND_SHORT.get(r["suspect"], r["suspect"]),
              str(r["victim_seed"]), r["metric"], _ci_cell(r["relative"], r["ci_low"], r["ci_high"]),
              _p_cell(r["p_value"], r["n_independent"]), str(r["n_independent"]),
-             _yes_no(r["related"]), _yes_no(r["conclusive"]), words]  # fmt: skip
+             _accuracies_cell(r), _yes_no(r["related"]), _yes_no(r["conclusive"]),
+             words]  # fmt: skip
     return record, cells
 
 
@@ -134,15 +145,19 @@ def _summary_row(g: pd.DataFrame, dataset: str, kind: str, metric: str):
 
 
 VICTIM_HEADERS = ["Dataset", "Suspect", "Victim seed", "Metric", "Relative [95 % CI]", "p-value",
-                  "Independent pairs", "Related", "Conclusive", "Verdict"]  # fmt: skip
+                  "Independent pairs", "Victim acc. train / forget / test (%)", "Related",
+                  "Conclusive", "Verdict"]  # fmt: skip
 SUMMARY_HEADERS = ["Dataset", "Suspect", "Metric", "Victims", "Relative distance",
                    "Flagged related", "Conclusive", "Paper"]  # fmt: skip
 VICTIM_NOTES = [
     "Relative = d(victim, suspect) / mean d of independent pairs (the victim and other seeds' "
     "standard models, and pairs of those); CI: percentile bootstrap over reference points. "
     "p = (1 + #{independent pairs at most as far}) / (1 + n): its smallest possible value, "
-    "1/(1 + n), is marked (min.). Related and conclusive: the verdict table's columns (the "
-    "paper's rule, relative < 1; the CI entirely on one side of 1).",
+    "1/(1 + n), is marked (min.). Victim accuracies at its last epoch: train (running, over "
+    "augmented batches), forget set (unlearning datasets only) and test. Related and conclusive: "
+    "the verdict table's columns (the paper's rule, relative < 1; the CI entirely on one side "
+    "of 1, and a suspect the study can judge: an exact retrain of an original that did not "
+    "memorise its forget set is inconclusive, whatever its distance).",
 ]
 SUMMARY_NOTES = [
     "Per (dataset, suspect, metric): relative distance mean ± std over victims (ddof=1), the "
@@ -172,7 +187,7 @@ def render_table_verdicts(inputs, out) -> list[Path]:
     cells, notes = [c for _, c in victims], VICTIM_NOTES
     if not cells:
         cells, notes = [[DASH] * len(VICTIM_HEADERS)], [*notes, "No verdict tables were given."]
-    victim_table = Layout(VICTIM_HEADERS, cells, notes, align="llrlrrrlll")
+    victim_table = Layout(VICTIM_HEADERS, cells, notes, align="llrlrrrrlll")
     summary_table = Layout(SUMMARY_HEADERS, [c for _, c in summary], SUMMARY_NOTES,
                            align="lllrrrrl", title="Summary")  # fmt: skip
     return write_table(out, data, victim_table, summary_table)
