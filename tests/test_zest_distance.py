@@ -10,7 +10,7 @@ from torch import nn
 import zest
 from zest.assignment import greedy as _greedy
 from zest.assignment import hungarian as _hungarian
-from zest.distance import _FLAT
+from zest.distance import _FLAT, _in_canonical_order
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 METRICS = ["cosine", "l1", "l2", "linf"]
@@ -192,3 +192,29 @@ def test_distance_is_exactly_symmetric_on_exact_ties(metric, align, classes):
             ia, ib = zest.align_classes(wa, wb, metric=metric, method=align)
             ib2, ia2 = zest.align_classes(wb, wa, metric=metric, method=align)
             assert sorted(zip(ia, ib, strict=True)) == sorted(zip(ia2, ib2, strict=True))
+
+
+def test_canonical_order_is_the_order_of_the_whole_bytes():
+    """The heads are compared first; the answer is that of the whole byte strings."""
+    rng = np.random.default_rng(0)
+    for rows, where in [(40, 3), (40, 300), (40, 399), (2, 5), (1, 0)]:
+        a = rng.standard_normal((rows, 10))
+        for change in (1e-12, -1e-12, 0.0):
+            b = a.copy()
+            b.flat[where] += change
+            b.flat[where] = -0.0 if change == 0.0 and a.flat[where] == 0.0 else b.flat[where]
+            for x, y in [(a, b), (b, a), (a, a)]:
+                assert _in_canonical_order(x, y) == (x.tobytes() <= y.tobytes())
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_pairwise_columns_of_zero_and_tiny_columns(metric):
+    """Zero norms (and products of norms that underflow to 0) have their own values."""
+    a = np.array([[0.0, 1e-200, 1.0], [0.0, 1e-200, 2.0]])
+    b = np.array([[0.0, 1e-200, 3.0, 0.0], [0.0, 2e-200, -1.0, 0.0]])
+    flat = _FLAT[metric]
+    expected = [[flat(a[:, j], b[:, k]) for k in range(4)] for j in range(3)]
+    np.testing.assert_allclose(zest.pairwise_columns(a, b, metric), expected, rtol=1e-12)
+    if metric == "cosine":
+        # 1e-200 squared underflows: that column counts as zero too
+        assert zest.pairwise_columns(a, b, metric)[0].tolist() == [0.0, 0.0, 1.0, 0.0]

@@ -12,8 +12,8 @@ import numpy as np
 def greedy(cost: np.ndarray) -> list[tuple[int, int]]:
     """Repeatedly take the global minimum pair and remove its row and column (ties: row-major)."""
     pairs, used_rows, used_cols = [], set(), set()
-    for flat in np.argsort(cost, axis=None, kind="stable"):
-        r, c = divmod(int(flat), cost.shape[1])
+    for flat in np.argsort(cost, axis=None, kind="stable").tolist():
+        r, c = divmod(flat, cost.shape[1])
         if r not in used_rows and c not in used_cols:
             pairs.append((r, c))
             used_rows.add(r)

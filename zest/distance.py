@@ -17,6 +17,7 @@ from .signature import Signature
 Metric = Callable[[np.ndarray, np.ndarray], float]
 METRICS = ("cosine", "l1", "l2", "linf")
 ALIGNMENTS = ("greedy", "hungarian", None)
+_HEAD = 64  # weights compared before the whole matrices (`_in_canonical_order`)
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -44,6 +45,38 @@ def _metric(metric: str | Metric) -> Metric:
     return _FLAT[metric]
 
 
+def _cosine_costs(
+    dot: np.ndarray, aa: np.ndarray, bb: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Cosine distances from dot products and squared norms, elementwise (broadcast).
+
+    Args:
+        dot: Dot products a_j . b_k, e.g. (Ca, Cb).
+        aa: Squared norms |a_j|^2, broadcastable against `dot`, e.g. (Ca, 1).
+        bb: Squared norms |b_k|^2, broadcastable against `dot`, e.g. (1, Cb).
+        out: Where to write the result (of the broadcast shape, possibly `dot`), or None.
+
+    Returns:
+        float64 1 - dot / sqrt(aa bb) clipped to [0, 2], of the broadcast shape; 0 where
+        aa bb = 0 and aa = bb, 1 where aa bb = 0 otherwise.
+    """
+    denominator = aa * bb
+    np.sqrt(denominator, out=denominator)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.divide(dot, denominator, out=out)
+    np.subtract(1.0, d, out=d)
+    np.clip(d, 0.0, 2.0, out=d)
+    if _smallest(aa) * _smallest(bb) == 0.0:  # else no product aa bb is 0 (aa, bb >= 0)
+        zero = np.broadcast_to(denominator == 0.0, d.shape)
+        d[zero] = np.broadcast_to(np.where(aa == bb, 0.0, 1.0), d.shape)[zero]
+    return d
+
+
+def _smallest(values: np.ndarray) -> float:
+    """The smallest value, NaNs left out (inf when there is none)."""
+    return float(np.fmin.reduce(values, axis=None, initial=np.inf))
+
+
 def pairwise_columns(a: np.ndarray, b: np.ndarray, metric: str | Metric = "cosine") -> np.ndarray:
     """Distances between every column of `a` and every column of `b`.
 
@@ -60,13 +93,7 @@ def pairwise_columns(a: np.ndarray, b: np.ndarray, metric: str | Metric = "cosin
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if metric == "cosine":
-        aa, bb = (a * a).sum(0), (b * b).sum(0)  # (Ca,), (Cb,)
-        denominator = np.sqrt(np.outer(aa, bb))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            d = np.clip(1.0 - (a.T @ b) / denominator, 0.0, 2.0)
-        zero = denominator == 0.0
-        d[zero] = np.where(np.equal.outer(aa, bb), 0.0, 1.0)[zero]
-        return d
+        return _cosine_costs(a.T @ b, (a * a).sum(0)[:, None], (b * b).sum(0)[None, :])
     if metric == "l2":
         squared = (a * a).sum(0)[:, None] + (b * b).sum(0)[None, :] - 2.0 * a.T @ b
         return np.sqrt(np.maximum(squared, 0.0))
@@ -92,10 +119,13 @@ def _in_canonical_order(a: np.ndarray, b: np.ndarray) -> bool:
     """
     if a.shape[1] != b.shape[1]:
         return a.shape[1] < b.shape[1]
-    return (
-        np.ascontiguousarray(a, np.float64).tobytes()
-        <= np.ascontiguousarray(b, np.float64).tobytes()
-    )
+    a, b = np.ascontiguousarray(a, np.float64).ravel(), np.ascontiguousarray(b, np.float64).ravel()
+    # Two different signatures almost always differ in their first weights: comparing those first
+    # spares copying both whole matrices. Unequal heads order the whole byte strings as they do.
+    head_a, head_b = a[:_HEAD].tobytes(), b[:_HEAD].tobytes()
+    if head_a != head_b:
+        return head_a < head_b
+    return a.tobytes() <= b.tobytes()
 
 
 def align_classes(

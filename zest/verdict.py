@@ -11,6 +11,17 @@ all on one reference set, a `Verdict` reports:
   reference points. Each replicate draws N reference points with replacement and keeps their rows
   of every signature (point i owns rows offsets[i]:offsets[i+1], see `Signature.offsets`), then
   recomputes every distance, alignment included. No model is queried again.
+
+How the replicates are computed: a replicate is a vector of counts over the points, and the sums
+over its rows that the built-in metrics need (column dot products and squared norms for cosine and
+l2, absolute differences for l1, their maxima for linf) are counts-weighted sums of per-point sums.
+These are taken once per pair and combined for all replicates by one matrix product; greedy
+alignment then runs on all replicates at once (`zest._bootstrap`). The result is the distance of
+`weights_distance` on each replicate's rows up to the order of summation (a few units in the last
+place), with the same alignment unless two column costs are within rounding of each other; exact
+ties are broken as `weights_distance` breaks them. A metric given as a callable, weights that are
+not finite, or per-point sums too large to hold (N Ca Cb above 2**26) take the direct way:
+`weights_distance` on every replicate's rows.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._bootstrap import Workspace, draw_points, fast_replicates
 from .distance import Metric, check_comparable, relative_distance, weights_distance
 from .domains import check_count
 from .errors import ZestError, ZestWarning
@@ -76,6 +88,43 @@ def point_rows(offsets: np.ndarray, points: np.ndarray) -> np.ndarray:
     starts, sizes = offsets[points], offsets[points + 1] - offsets[points]
     shift = np.repeat(starts - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
     return np.arange(int(sizes.sum()), dtype=np.int64) + shift
+
+
+def _replicate_distances(
+    x: np.ndarray,
+    y: np.ndarray,
+    offsets: np.ndarray,
+    draws: np.ndarray,
+    metric: str | Metric = "cosine",
+    align: str | None = "greedy",
+    workspace: Workspace | None = None,
+) -> np.ndarray:
+    """Distance of one pair on every bootstrap replicate, class alignment included.
+
+    From per-point sums (`zest._bootstrap.fast_replicates`) where they apply, else by
+    `weights_distance` on each replicate's rows.
+
+    Args:
+        x: (R, Ca) weights of the first signature.
+        y: (R, Cb) weights of the second, on the same rows.
+        offsets: int64 (N + 1,) row offsets of the points.
+        draws: int (B, N) points of the replicates, in the order drawn (`draw_points`).
+        metric: Metric of `zest.distance`.
+        align: Alignment of `zest.distance`.
+        workspace: Scratch arrays shared by the pairs of a verdict (`zest._bootstrap.Workspace`).
+
+    Returns:
+        float64 (B,) distances.
+    """
+    fast = fast_replicates(x, y, offsets, draws, metric=metric, align=align, workspace=workspace)
+    if fast is not None:
+        return fast[0]
+    return np.array(
+        [
+            weights_distance(x[rows], y[rows], metric=metric, align=align)
+            for rows in (point_rows(offsets, points) for points in draws)
+        ]
+    )
 
 
 def verdict(
@@ -135,25 +184,23 @@ def verdict(
         check_comparable(sig_a, x)
         check_comparable(sig_a, y)
 
-    def distances(rows: np.ndarray | None) -> np.ndarray:  # (1 + n,) suspect first
-        pick = (lambda w: w) if rows is None else (lambda w: w[rows])
-        return np.array(
-            [
-                weights_distance(pick(x.weights), pick(y.weights), metric=metric, align=align)
-                for x, y in pairs
-            ]
-        )
-
-    full = distances(None)
+    full = np.array(
+        [weights_distance(x.weights, y.weights, metric=metric, align=align) for x, y in pairs]
+    )
     d, independent = float(full[0]), full[1:]
     rel = relative_distance(d, independent)
-    generator = np.random.default_rng(seed)
-    boot_d, boot_rel = [], []
-    for _ in range(n_bootstrap):
-        points = generator.integers(0, sig_a.num_points, sig_a.num_points)
-        sample = distances(point_rows(sig_a.offsets, points))
-        boot_d.append(sample[0])
-        boot_rel.append(sample[0] / sample[1:].mean())
+    draws = draw_points(np.random.default_rng(seed), sig_a.num_points, n_bootstrap)
+    workspace = Workspace()
+    replicates = np.stack(
+        [
+            _replicate_distances(
+                x.weights, y.weights, sig_a.offsets, draws, metric, align, workspace
+            )
+            for x, y in pairs
+        ]
+    )  # (1 + n, n_bootstrap), suspect first
+    boot_d = replicates[0]
+    boot_rel = boot_d / np.ascontiguousarray(replicates[1:].T).mean(1)
     tails = 100 * np.array([(1 - confidence) / 2, (1 + confidence) / 2])
     return Verdict(
         distance=d,
