@@ -84,11 +84,7 @@ def point_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     Returns:
         float64 (N, ...) sums over rows offsets[i]:offsets[i+1] (0 for a point without rows).
     """
-    nonempty, starts = _nonempty_starts(offsets)
-    out = np.zeros((len(nonempty), *values.shape[1:]))
-    if len(starts):
-        out[nonempty] = np.add.reduceat(values, starts, axis=0)
-    return out
+    return _reduce_points(np.add, values, offsets)
 
 
 def point_maxima(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -101,10 +97,15 @@ def point_maxima(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     Returns:
         float64 (N, ...) maxima over rows offsets[i]:offsets[i+1] (0 for a point without rows).
     """
+    return _reduce_points(np.maximum, values, offsets)
+
+
+def _reduce_points(ufunc: np.ufunc, values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """`ufunc` reduced over each point's rows; 0 for a point without rows."""
     nonempty, starts = _nonempty_starts(offsets)
     out = np.zeros((len(nonempty), *values.shape[1:]))
     if len(starts):
-        out[nonempty] = np.maximum.reduceat(values, starts, axis=0)
+        out[nonempty] = ufunc.reduceat(values, starts, axis=0)
     return out
 
 
