@@ -185,12 +185,6 @@ def batched_scores(model, inputs: torch.Tensor, device, batch_size: int = 256) -
     go in channels-last: the same scores up to float rounding, faster (benchmarks/).
     """
     model = zest.fold_batchnorm(model)
-    image_on_cpu = inputs.ndim == 4 and inputs.is_floating_point() and device_type(device) == "cpu"
-    layout = torch.channels_last if image_on_cpu else torch.contiguous_format
+    layout = zest.signature.query_layout("auto", inputs, torch.device(device))
     chunks = inputs.split(batch_size)
     return torch.cat([model(c.to(device).contiguous(memory_format=layout)).cpu() for c in chunks])
-
-
-def device_type(device) -> str:
-    """ "cpu", "cuda", ... of a device given as a torch.device or a string."""
-    return torch.device(device).type

@@ -248,7 +248,7 @@ def compute_signature(
     device, dtype = _placement(predict, device, dtype)
     batch_size = batch_size or DEFAULT_BATCH_SIZE.get(device.type, DEFAULT_BATCH_SIZE_ACCELERATOR)
     perturber = Perturber(reference, device, dtype)
-    layout = _layout(memory_format, perturber.inputs, device)
+    layout = query_layout(memory_format, perturber.inputs, device)
     solve = _PointSolver(reference, solver, device)
     with torch.no_grad(), _eval_mode(predict):
         for start in range(0, len(perturber), batch_size):
@@ -264,8 +264,11 @@ def compute_signature(
     return Signature(weights, reference.offsets.copy(), reference.id, intercepts, settings)
 
 
-def _layout(memory_format: str, inputs: torch.Tensor, device: torch.device) -> torch.memory_format:
-    """The torch memory format of query batches (see `compute_signature`'s memory_format)."""
+def query_layout(
+    memory_format: str, inputs: torch.Tensor, device: torch.device
+) -> torch.memory_format:
+    """The torch memory format of query batches of `inputs` on `device` (see
+    `compute_signature`'s memory_format; the apps' own batched queries use it too)."""
     if memory_format == "auto":
         memory_format = "channels_last" if device.type == "cpu" else "contiguous"
     if memory_format == "channels_last" and inputs.ndim == 4 and inputs.is_floating_point():
