@@ -18,7 +18,7 @@ from snakemake.logging import logger
 
 from pipeline.cluster import unfit_jobs
 from pipeline.plan import plan_from_config
-from training.errors import UserError
+from core.errors import UserError
 
 try:  # the --config keys and the whole plan are checked before anything is planned or written
     # a cluster job's own Snakemake runs one job of a plan its submitter has checked

@@ -11,11 +11,11 @@ import logging
 import numpy as np
 from omegaconf import DictConfig
 
+from core.app import hydra_app
+from core.runtime import set_threads
 from experiments import config  # noqa: F401  (registers build_reference_schema)
 from experiments.checks import check_settings, output_file
 from experiments.common import load_data, make_reference
-from training.app import hydra_app
-from training.runtime import set_threads
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """What the Zest apps check before any work: settings, paths, and that the models fit together.
 
-Every check raises `training.errors.SettingsError` (or `CheckpointError` for an unreadable
+Every check raises `core.errors.SettingsError` (or `CheckpointError` for an unreadable
 checkpoint) with a message that says what is wrong and what to do; the apps report it as one line
-and exit with status 2 (`training.app`). Checkpoint headers are read without loading weights.
+and exit with status 2 (`core.app`). Checkpoint headers are read without loading weights.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import zest
+from core.errors import SettingsError
 from experiments.common import segmenter
 from training.checkpoint import read_meta
 from training.data import DATASETS
-from training.errors import SettingsError
 from training.models import DOMAINS
 
 SEGMENTERS = ("quickshift", "quickshift_scaled", "slic", "grid")

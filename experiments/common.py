@@ -11,10 +11,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 import zest
+from core.errors import SettingsError
 from training.augment import normalize_images
 from training.checkpoint import load_model
 from training.data import DataBundle, load_dataset
-from training.errors import SettingsError
 
 
 def load_data(cfg: DictConfig) -> DataBundle:

@@ -22,6 +22,9 @@ from itertools import combinations
 from omegaconf import DictConfig
 
 import zest
+from core.app import hydra_app
+from core.errors import SettingsError
+from core.runtime import pick_device, set_threads
 from experiments import config  # noqa: F401  (registers compare_schema)
 from experiments.checks import (
     Task,
@@ -33,9 +36,6 @@ from experiments.checks import (
     reference_task,
 )
 from experiments.common import checkpoint_signature, load_data, make_reference
-from training.app import hydra_app
-from training.errors import SettingsError
-from training.runtime import pick_device, set_threads
 
 
 def _models(cfg: DictConfig) -> dict[str, tuple[str, Task]]:

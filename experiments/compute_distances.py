@@ -15,13 +15,13 @@ import logging
 
 from omegaconf import DictConfig, OmegaConf
 
+from core.app import hydra_app
+from core.errors import SettingsError
+from core.files import atomic_write_tsv
 from experiments import config  # noqa: F401  (registers the schemas)
 from experiments.checks import check_settings, input_dir, output_file
 from experiments.studies import STUDIES, Context
 from experiments.studies.files import Files
-from training.app import hydra_app
-from training.errors import SettingsError
-from training.files import atomic_write_tsv
 
 log = logging.getLogger(__name__)
 

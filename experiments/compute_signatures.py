@@ -17,6 +17,9 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 import zest
+from core.app import hydra_app
+from core.errors import SettingsError
+from core.runtime import pick_device, set_threads
 from experiments import config  # noqa: F401  (registers compute_signatures_schema)
 from experiments.checks import (
     check_settings,
@@ -27,9 +30,6 @@ from experiments.checks import (
     reference_task,
 )
 from experiments.common import checkpoint_signature, checkpoints
-from training.app import hydra_app
-from training.errors import SettingsError
-from training.runtime import pick_device, set_threads
 
 log = logging.getLogger(__name__)
 

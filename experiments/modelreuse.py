@@ -30,15 +30,16 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 import zest
+from core.app import hydra_app
+from core.errors import SettingsError
+from core.files import atomic_write_json, atomic_write_tsv
+from core.runtime import pick_device, set_threads
 from experiments import config  # noqa: F401  (registers modelreuse_schema)
 from experiments.checks import output_file
 from experiments.compute_distances import study_settings
 from experiments.studies import Context, layout
 from experiments.studies.modelreuse import STUDY, Settings, alignment
-from training.app import hydra_app
 from training.checkpoint import load_model, save_model
-from training.errors import SettingsError
-from training.files import atomic_write_json, atomic_write_tsv
 from training.reuse import ops
 from training.reuse.chain import Chain, parse
 from training.reuse.data import load_benchmark_data, num_classes_of, reference_images, seed_images
@@ -51,7 +52,6 @@ from training.reuse.zoo import (
     positive_pairs,
     zest_signatures,
 )
-from training.runtime import pick_device, set_threads
 from zest import modeldiff as md
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,9 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
+from core.app import hydra_app
+from core.files import atomic_write
+from core.runtime import pick_device, set_threads
 from experiments import config  # noqa: F401  (registers predict_labels_schema)
 from experiments.checks import (
     check_settings,
@@ -33,9 +36,6 @@ from experiments.common import (
     model_inputs,
     reference_points,
 )
-from training.app import hydra_app
-from training.files import atomic_write
-from training.runtime import pick_device, set_threads
 
 
 @torch.no_grad()

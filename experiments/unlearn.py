@@ -20,16 +20,16 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 import training.recipes.unlearning  # noqa: F401  (registers unlearn_schema)
+from core.app import hydra_app
+from core.errors import SettingsError
+from core.files import atomic_write_json
+from core.runtime import pick_device, set_threads
 from experiments.checks import input_dir, output_file
 from experiments.common import load_data
 from training import runlock
-from training.app import hydra_app
 from training.checkpoint import save_model
-from training.errors import SettingsError
-from training.files import atomic_write_json
 from training.recipes.unlearning import accuracies, amnesiac_unlearn, repair
 from training.rundir import METRICS
-from training.runtime import pick_device, set_threads
 
 log = logging.getLogger(__name__)
 

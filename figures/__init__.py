@@ -14,5 +14,5 @@
 Figures decide nothing: normalization (``relative``, ``closer_percent``), the ``broken`` flag and
 the verdicts (``related``, ``conclusive``) are columns of the result tables; figures aggregate
 them for display. Datasets, their labels and the paper's classifiers come from
-``training.data.registry``.
+``core.datasets``.
 """

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.errors import UserError
+from core.errors import UserError
 
 log = logging.getLogger("figures")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from training.data.registry import DATASETS
+from core.datasets import DATASETS
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Reported:
 
 
 # --- Setup (section 4.1): datasets, classifiers and their accuracies are in the dataset registry
-# (training.data.registry: label, paper_arch, paper_accuracy).
+# (core.datasets: label, paper_arch, paper_accuracy).
 MODEL_LABELS = {"resnet20": "ResNet20", "resnet50": "ResNet50", "lstm": "LSTM", "m5": "M5"}
 NUM_SEEDS = 5  # "averaged over 5 different training runs" (section 4.1)
 REFERENCE_SET_SIZE = 128  # N, "we select 128 samples randomly from the training set" (section 4.1)

@@ -22,8 +22,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from core.errors import UserError
 from figures.spec import OPTIONS, Output, discover
-from training.errors import UserError
 
 PROG = "python -m figures.render"
 

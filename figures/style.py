@@ -24,8 +24,8 @@ import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from training.data.registry import DATASETS  # noqa: E402
-from training.files import atomic_write  # noqa: E402
+from core.datasets import DATASETS  # noqa: E402
+from core.files import atomic_write  # noqa: E402
 
 OKABE_ITO = {
     "blue": "#0072B2",
@@ -197,7 +197,7 @@ def figure_legend(fig: Figure, axes: np.ndarray) -> None:
 
 
 def save_figure(fig: Figure, stem: str | os.PathLike) -> list[Path]:
-    """Write ``<stem>.pdf`` and ``<stem>.png`` atomically (``training.files.atomic_write``);
+    """Write ``<stem>.pdf`` and ``<stem>.png`` atomically (``core.files.atomic_write``);
     close ``fig``."""
     stem = Path(stem)
     written = []

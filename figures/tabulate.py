@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.files import atomic_write
+from core.files import atomic_write
 
 DASH = "—"
 
@@ -96,7 +96,7 @@ def to_latex(table: Layout) -> str:
 
 def write_table(stem: Path, data: pd.DataFrame, *tables: Layout) -> list[Path]:
     """Write ``data`` as ``<stem>.csv`` and ``tables`` as ``<stem>.md`` and ``<stem>.tex``,
-    atomically (``training.files.atomic_write``); returns the paths written."""
+    atomically (``core.files.atomic_write``); returns the paths written."""
     stem = Path(stem)
     texts = {
         ".csv": data.to_csv(index=False),

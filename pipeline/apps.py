@@ -17,7 +17,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 
 __all__ = [
     "CONF_DIR",

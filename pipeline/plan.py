@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from core.errors import SettingsError
 from experiments.studies import STUDIES, Context, Metrics, Predictions, Signature
 from experiments.studies.base import STANDARD
 from experiments.studies.layout import (
@@ -37,7 +38,6 @@ from pipeline.spec import (
     read_spec,
     slug,
 )
-from training.errors import SettingsError
 from training.reuse.zoo import generator_of, modeldiff_jobs, models_to_build, zest_signatures
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from omegaconf import OmegaConf
 
+from core.errors import SettingsError
 from experiments.studies import STUDIES
 from pipeline.apps import CONF_DIR
-from training.errors import SettingsError
 
 SCALES = ("smoke", "mini", "paper")
 REFSETS = ("train-first", "train-random")

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 import zest
+from core.errors import UserError
 from training.checkpoint import CheckpointError
-from training.errors import UserError
 
 # -- checkpoint files and resume states -----------------------------------------------------------
 

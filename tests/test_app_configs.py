@@ -12,6 +12,7 @@ import pytest
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from core.errors import SettingsError
 from pipeline.apps import (
     ZEST_APPS,
     app_overrides,
@@ -21,7 +22,6 @@ from pipeline.apps import (
     unused_overrides,
 )
 from training.config import DatasetConfig, ModelConfig, TrainerConfig
-from training.errors import SettingsError
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 PRIMARY = sorted(p.stem for p in CONF.glob("*.yaml"))

@@ -9,8 +9,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from core.files import atomic_write
 from training.checkpoint import CheckpointError, load_model, read_meta, save_model
-from training.files import atomic_write
 from training.models import build_model
 from training.resume import load_resume, save_resume
 

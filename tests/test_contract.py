@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from hand_made import reuse_tables, tables
 
+from core.datasets import datasets_of_domain
+from core.files import atomic_write_tsv
 from experiments.studies import STUDIES
 from experiments.studies.layout import REUSE_TABLE, table_path
 from figures.render import main
 from figures.spec import OUTPUTS
-from training.data.registry import datasets_of_domain
-from training.files import atomic_write_tsv
 
 pytestmark = pytest.mark.filterwarnings("ignore::zest.ZestWarning")  # 3 seeds: 3 null pairs
 DATASETS = list(datasets_of_domain("image"))

@@ -20,11 +20,11 @@ from test_figures_common import (
     write_tsv,
 )
 
+from core.datasets import DATASETS
 from figures import paper_values, stats
 from figures.load import Table, read_run, read_study
 from figures.render import render
 from figures.tabulate import fmt_pm, tex_escape
-from training.data.registry import DATASETS
 
 
 @pytest.fixture(scope="module")

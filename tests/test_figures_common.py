@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.datasets import DATASETS
 from figures.load import columns
 from figures.render import main
 from figures.spec import OUTPUTS
-from training.data.registry import DATASETS
 
 SCALES = {"cosine": 0.4, "l1": 900.0, "l2": 30.0}
 EPOCH_ROW = ["dataset", "metric", "relation", "seed_a", "epoch_a", "seed_b", "epoch_b", "t", "k"]

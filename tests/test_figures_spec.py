@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from test_figures_common import assert_figure, cli, inputs_for, write_results, write_tsv
 
+from core.datasets import datasets_of_domain
 from figures.render import main, render
 from figures.spec import OPTIONS, OUTPUTS, Output, Read
-from training.data.registry import datasets_of_domain
 
 FIGURES_DIR = Path(__file__).resolve().parents[1] / "figures"
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 300, 60

@@ -12,10 +12,10 @@ from PIL import Image
 from scipy.io import savemat
 from torchvision.models import mobilenet_v2
 
+from core.errors import SettingsError
 from training.checkpoint import read_meta
 from training.data.base import DataError
 from training.data.generate import generate
-from training.errors import SettingsError
 from training.reuse import data as rd
 from training.reuse.importer import (
     import_tree,

@@ -20,8 +20,8 @@ from PIL import Image
 from scipy.io import savemat
 from torchvision.models import MobileNet_V2_Weights, ResNet18_Weights
 
+from core.errors import SettingsError
 from training.data.base import DataError
-from training.errors import SettingsError
 from training.reuse import download as dl
 from training.reuse.data import load_benchmark_data
 from training.reuse.ops import IMAGENET_FILES

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from core.errors import SettingsError, UserError
 from training.checkpoint import load_model, save_model
-from training.errors import SettingsError, UserError
 from training.models import build_model
 from training.reuse import ops
 from training.reuse.ops import Budget

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from omegaconf import OmegaConf
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 from training.reuse.chain import Chain, Op, from_slug, parse
 from training.reuse.zoo import (
     SUBTASKS,

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from hand_made import HandMade, context, tables
 
+from core.files import atomic_write_tsv
 from experiments.studies import STUDIES
 from experiments.studies.boundary import near_boundary
 from figures.render import main
-from training.files import atomic_write_tsv
 
 
 def test_near_boundary_uses_the_least_sure_points_of_model_a():

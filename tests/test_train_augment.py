@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from core.runtime import epoch_generator
 from training.augment import (
     augment_images,
     normalize_images,
@@ -11,7 +12,6 @@ from training.augment import (
     random_hflip,
     random_rotation,
 )
-from training.runtime import epoch_generator
 
 
 def _images(n: int = 6) -> torch.Tensor:

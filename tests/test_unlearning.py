@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 import training.config  # noqa: F401  (registers train_schema)
 import training.loop
+from core.runtime import epoch_generator
 from experiments.unlearn import unlearn
 from training.checkpoint import load_model
 from training.data import Split, load_dataset
@@ -21,7 +22,6 @@ from training.loop import train
 from training.recipes.amnesiac import read_amnesiac, window_updates
 from training.recipes.unlearning import amnesiac_unlearn, forget_set_accuracy
 from training.rundir import RunFolder
-from training.runtime import epoch_generator
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 N_TRAIN = 200  # generated_root("cifar10", n_train=20, ...): 20 per class

@@ -4,7 +4,7 @@
 (architecture, number of classes, model kwargs, input normalization, dataset, domain, epoch, ...)
 stored as JSON under the `zest` key of the safetensors header. `load_model` rebuilds it with
 `build_model`. (The resume state, `resume.pt`, is training.resume's.) Files are written atomically
-(training.files), so a killed process leaves either the old file or the new one.
+(core.files), so a killed process leaves either the old file or the new one.
 
 Nothing in a file is trusted before it is checked: `read_meta` parses the safetensors header itself
 (tensor names, dtypes, shapes, offsets; no tensor data), checks that the file holds all the data its
@@ -30,8 +30,8 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
-from training.data.registry import DATASETS
-from training.files import atomic_write
+from core.datasets import DATASETS
+from core.files import atomic_write
 from training.models import ARCHS, DOMAINS, build_model, check_model_options
 from training.models.meta import TooManyTensors, build_on_meta
 from training.safetensors_header import (

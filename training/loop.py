@@ -2,7 +2,7 @@
 
 `train(cfg)` is the testable entry point. Reproducibility: `torch.manual_seed(seed)` right before
 the model is built fixes the initialization; each epoch's data order and augmentation come from a
-generator seeded from (seed, epoch) (`training.runtime.epoch_generator`). Nothing else draws random
+generator seeded from (seed, epoch) (`core.runtime.epoch_generator`). Nothing else draws random
 numbers, so a run is bitwise reproducible on the CPU, and a run resumed from the state saved at the
 end of epoch E continues exactly as the uninterrupted run would.
 """
@@ -21,8 +21,17 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from core.app import record_run
+from core.errors import SettingsError
+from core.runtime import (
+    describe_device,
+    epoch_generator,
+    git_commit,
+    package_versions,
+    pick_device,
+    set_threads,
+)
 from training import runlock
-from training.app import record_run
 from training.checkpoint import save_model
 from training.config import TrainConfig, trainer_problems
 from training.data import DATASETS, DataBundle, load_dataset
@@ -34,19 +43,10 @@ from training.epoch import (
     make_scheduler,
     train_epoch,
 )  # fmt: skip
-from training.errors import SettingsError
 from training.models import DOMAINS, build_model, check_model_options
 from training.recipes.amnesiac import AmnesiacRecorder
 from training.recipes.variants import check_variant, training_job, variant_identity
 from training.rundir import RunExistsError, RunFolder, checkpoint_epochs, jsonable
-from training.runtime import (
-    describe_device,
-    epoch_generator,
-    git_commit,
-    package_versions,
-    pick_device,
-    set_threads,
-)
 
 __all__ = ["RunExistsError", "as_train_config", "train"]
 

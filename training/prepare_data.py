@@ -17,12 +17,12 @@ from pathlib import Path
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from training.app import hydra_app
+from core.app import hydra_app
+from core.errors import SettingsError
+from core.files import atomic_write_json
 from training.config import DatasetFiles, RunRecord
 from training.data import load_dataset
 from training.data.generate import generate
-from training.errors import SettingsError
-from training.files import atomic_write_json
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 It holds the optimizer/scheduler/RNG state and the run's history (training.rundir): a plain dict
 of tensors and Python primitives saved with `torch.save` and read back with
 `torch.load(weights_only=True)`, which refuses any pickled object that is not such a primitive (no
-code runs). It is written atomically (training.files). Every failure to read it is a
+code runs). It is written atomically (core.files). Every failure to read it is a
 `CheckpointError` that says to delete the file to restart the run.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from training.files import atomic_write
+from core.files import atomic_write
 from training.safetensors_header import (
     RESTART,
     CheckpointError,

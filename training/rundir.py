@@ -18,9 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from core.errors import SettingsError, UserError
+from core.files import atomic_write_json
 from training.checkpoint import CheckpointError, save_model
-from training.errors import SettingsError, UserError
-from training.files import atomic_write_json
 from training.resume import load_resume, save_resume
 
 __all__ = ["METRICS", "RESUME", "RunExistsError", "RunFolder", "checkpoint_epochs", "jsonable"]

@@ -2,7 +2,7 @@
 
 A second process that wants the same folder fails at once with `RunLockedError`, whose message
 names the holder (host, pid, SLURM job, since when, command) and what to do; the apps report it as
-one line and exit with status 2 (`training.app`). The lock is `flock(2)`'s: the kernel releases it
+one line and exit with status 2 (`core.app`). The lock is `flock(2)`'s: the kernel releases it
 when the holding process ends, however it ends (`scancel`, `kill -9`). It works on local file
 systems and on NFS (since Linux 2.6.12 the NFS client emulates `flock` with POSIX byte-range
 locks on the whole file; see flock(2), and the `local_lock` option in nfs(5), which makes such
@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from training.errors import UserError
+from core.errors import UserError
 
 __all__ = ["LOCK", "RunLockedError", "hold"]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from training.errors import UserError
+from core.errors import UserError
 
 __all__ = [
     "DTYPES", "RESTART", "CheckpointError", "check_file", "damaged", "damaged_resume", "foreign",

@@ -20,7 +20,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import training.config  # noqa: E402,F401  (registers the schema `train_schema`)
-from training.app import hydra_app  # noqa: E402
+from core.app import hydra_app  # noqa: E402
 from training.loop import train  # noqa: E402
 
 # out_dir/.hydra/ and out_dir/train.log are written when training starts (training.loop), so a

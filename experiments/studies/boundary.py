@@ -15,9 +15,9 @@ from itertools import permutations
 import numpy as np
 import pandas as pd
 
+from core.datasets import datasets_of_domain
 from experiments.studies import extraction
 from experiments.studies.base import STANDARD, Context, Inputs, Predictions, Study
-from training.data.registry import datasets_of_domain
 
 COLUMNS = ("dataset", "relation", "kind", "seed_a", "epoch_a", "seed_b", "epoch_b", "num_points",
            "agreement_near_boundary", "agreement_test")  # fmt: skip

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 import zest
+from core.errors import SettingsError
 from experiments.studies.base import Metrics, Predictions, Signature
 from experiments.studies.layout import artifact_path
-from training.errors import SettingsError
 
 
 class Files:

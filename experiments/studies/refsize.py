@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 import zest
+from core.datasets import datasets_of_domain
 from experiments.studies.base import STANDARD, Context, Inputs, Signature, Study
-from training.data.registry import datasets_of_domain
 from zest.verdict import point_rows
 
 COLUMNS = ("dataset", "metric", "pair", "seed", "epoch_a", "epoch_b", "size", "repeat", "value",

@@ -16,6 +16,7 @@ from itertools import combinations
 import pandas as pd
 
 import zest
+from core.datasets import DATASETS
 from experiments.studies.base import (
     STANDARD,
     Artifact,
@@ -26,7 +27,6 @@ from experiments.studies.base import (
     Study,
     relative,
 )
-from training.data.registry import DATASETS
 
 DISTANCE_COLUMNS = ("dataset", "metric", "relation", "kind", "victim_seed", "seed_b", "epoch_b",
                     "value", "relative", "closer_percent", "test_accuracy", "forget_accuracy",
@@ -73,7 +73,7 @@ def accuracy(record: dict, key: str, epoch: int) -> float:
 
 
 def is_broken(dataset: str, test_accuracy: float) -> bool:
-    """At or below the dataset's near-chance accuracy (training.data.registry); False if unknown."""
+    """At or below the dataset's near-chance accuracy (core.datasets); False if unknown."""
     info = DATASETS.get(dataset)
     return info is not None and math.isfinite(test_accuracy) and test_accuracy <= info.broken_below
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from core.datasets import datasets_of_domain
 from experiments.studies import suspects
 from experiments.studies.base import Context
-from training.data.registry import datasets_of_domain
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.datasets import DATASETS, datasets_of_domain
 from figures import paper_values as paper
 from figures import stats
 from figures.load import read_study
@@ -18,7 +19,6 @@ from figures.spec import Output, Read
 from figures.style import dataset_label
 from figures.suspects import KIND_LABELS
 from figures.tabulate import DASH, Layout, fmt_pm, ordered, paper_cell, write_table
-from training.data.registry import DATASETS, datasets_of_domain
 
 RELATIONS = ("related", "unrelated", "extracted")
 

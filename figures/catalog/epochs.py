@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from core.datasets import datasets_of_domain
 from figures import panels, stats, style
 from figures.load import Table, read_study
 from figures.spec import Output, Read
-from training.data.registry import datasets_of_domain
 
 log = logging.getLogger("figures")
 

@@ -16,13 +16,13 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
+from core.datasets import datasets_of_domain
 from figures import panels, stats, style
 from figures import paper_values as paper
 from figures import suspects as s5
 from figures.load import Table, read_study
 from figures.spec import Output, Read
 from figures.tabulate import DASH, Layout, fmt_pm, ordered, paper_cell, write_table
-from training.data.registry import datasets_of_domain
 
 OI = style.OKABE_ITO
 IMAGE = Read("extraction", datasets=datasets_of_domain("image"))

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.datasets import DATASETS
 from figures import paper_values as paper
 from figures import stats
 from figures.load import read_study
 from figures.spec import Output, Read
 from figures.style import dataset_label
 from figures.tabulate import DASH, Layout, fmt_pm, ordered, paper_cell, write_table
-from training.data.registry import DATASETS
 
 
 def _headline_row(dataset: str, df: pd.DataFrame | None, k: int | None, metric: str):

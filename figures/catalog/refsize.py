@@ -7,10 +7,10 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
+from core.datasets import datasets_of_domain
 from figures import panels, stats, style
 from figures.load import Table, read_study
 from figures.spec import Output, Read
-from training.data.registry import datasets_of_domain
 
 IMAGE = Read("refsize", datasets=datasets_of_domain("image"))
 

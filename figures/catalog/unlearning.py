@@ -17,13 +17,13 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
+from core.datasets import DATASETS, datasets_of_domain
 from figures import panels, stats, style
 from figures import paper_values as paper
 from figures import suspects as s5
 from figures.load import Table, read_study
 from figures.spec import Output, Read
 from figures.tabulate import ordered
-from training.data.registry import DATASETS, datasets_of_domain
 
 OI = style.OKABE_ITO
 IMAGE = Read("unlearning", datasets=datasets_of_domain("image"))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.datasets import DATASETS
 from figures import paper_values as paper
 from figures import stats
 from figures import suspects as s5
@@ -21,7 +22,6 @@ from figures.load import read_study
 from figures.spec import Output, Read
 from figures.style import dataset_label
 from figures.tabulate import DASH, Layout, fmt_pm, paper_cell, write_table
-from training.data.registry import DATASETS
 
 
 def reading(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.datasets import DATASETS
 from figures import paper_values as paper
 from figures import stats
 from figures import suspects as s5
@@ -24,7 +25,6 @@ from figures.load import columns, read_table, refset_of
 from figures.spec import Output, Read
 from figures.style import dataset_label
 from figures.tabulate import DASH, Layout, fmt_pm, ordered, write_table
-from training.data.registry import DATASETS
 
 READS = {
     "extraction": Read("extraction", "verdicts"),

@@ -9,8 +9,8 @@ Loaders: `images` (cifar10, cifar100), `text` (ag_news), `audio` (speech_command
 small learnable datasets in the same formats: `python -m training.data.generate <name> <root>`.
 """
 
+from core.datasets import DATASETS, DatasetInfo, dataset_info, datasets_of_domain
 from training.data.base import DataBundle, DataError, Split, load_dataset
-from training.data.registry import DATASETS, DatasetInfo, dataset_info, datasets_of_domain
 from training.data.vocab import Vocab, basic_english_tokenize, build_vocab_from_iterator
 
 __all__ = [

@@ -35,6 +35,7 @@ import soundfile
 import torch
 from tqdm import tqdm
 
+from core.errors import OptionError, SettingsError
 from training.data.base import (
     DataBundle,
     DataError,
@@ -46,7 +47,6 @@ from training.data.base import (
     run_download,
     sorted_subdirs,
 )
-from training.errors import OptionError, SettingsError
 
 __all__ = ["MAX_NUM_WAVS_PER_CLASS", "fix_length", "load_speech_commands", "resample", "which_set"]
 

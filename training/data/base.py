@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from training.data.registry import DATASETS
-from training.errors import OptionError, SettingsError, UserError
-from training.files import atomic_write
+from core.datasets import DATASETS
+from core.errors import OptionError, SettingsError, UserError
+from core.files import atomic_write
 
 __all__ = ["DataBundle", "DataError", "Split", "load_dataset"]
 

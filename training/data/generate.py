@@ -34,6 +34,8 @@ import numpy as np
 import soundfile
 from PIL import Image
 
+from core.datasets import DATASETS
+from core.errors import SettingsError
 from training.data.audio import which_set
 from training.data.base import prepare_output_dir
 from training.data.names import (
@@ -42,8 +44,6 @@ from training.data.names import (
     CIFAR100_CLASSES,
     SPEECH_COMMANDS_WORDS,
 )
-from training.data.registry import DATASETS
-from training.errors import SettingsError
 
 __all__ = ["DEFAULT_COUNTS", "generate", "generator_spec", "is_generated", "main"]
 

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core.errors import SettingsError
 from training.data.base import (
     DataBundle,
     DataError,
@@ -36,7 +37,6 @@ from training.data.base import (
     run_download,
     sorted_subdirs,
 )
-from training.errors import SettingsError
 
 __all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "CIFAR100_MEAN", "CIFAR100_STD"]
 __all__ += ["load_cifar10", "load_cifar100", "IMAGE_SUFFIXES"]

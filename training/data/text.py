@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.errors import SettingsError
 from training.data.base import DataBundle, Split, download_file, garbled_error, missing_error
 from training.data.names import AG_NEWS_CLASSES
 from training.data.vocab import Vocab, basic_english_tokenize, build_vocab_from_iterator
-from training.errors import SettingsError
 
 __all__ = ["AG_NEWS_CLASSES", "AG_NEWS_FILES", "load_ag_news", "stratified_split"]
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from torch import nn
 
-from training.errors import OptionError, SettingsError
+from core.errors import OptionError, SettingsError
 from training.models.lstm import LSTMClassifier
 from training.models.m5 import M5
 from training.models.mbnet import mbnet

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 
 __all__ = ["LSTMClassifier", "real_lengths"]
 

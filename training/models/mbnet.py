@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 
 __all__ = ["InvertedResidual", "MBNet", "mbnet"]
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 
 __all__ = ["CifarResNet", "BasicBlock", "Bottleneck", "resnet20", "resnet50"]
 

@@ -37,9 +37,9 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
+from core.errors import SettingsError
+from core.files import atomic_write
 from training.checkpoint import CheckpointError
-from training.errors import SettingsError
-from training.files import atomic_write
 from training.safetensors_header import read_header
 
 __all__ = ["AMNESIAC", "AmnesiacRecorder", "read_amnesiac", "subtract_updates", "window_updates"]

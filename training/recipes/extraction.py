@@ -27,11 +27,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from core.errors import SettingsError
 from training.augment import normalize_images
 from training.checkpoint import load_model
 from training.config import ExtractionMode
 from training.data import DataBundle
-from training.errors import SettingsError
 
 __all__ = ["VictimAnswers", "extraction_loss", "query_victim"]
 

@@ -30,6 +30,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 from torch import nn
 
+from core.runtime import epoch_generator
 from training.augment import normalize_images
 from training.checkpoint import CheckpointError, load_model
 from training.config import Compute, DatasetInput, RunRecord, TrainerConfig
@@ -38,7 +39,6 @@ from training.epoch import evaluate, input_preparer, make_optimizer, train_epoch
 from training.recipes.amnesiac import AMNESIAC, read_amnesiac, subtract_updates, window_updates
 from training.recipes.variants import forget_split, retained_split
 from training.rundir import METRICS
-from training.runtime import epoch_generator
 
 __all__ = [
     "UnlearnConfig", "accuracies", "amnesiac_unlearn", "forget_set_accuracy", "repair",

@@ -25,9 +25,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from core.errors import SettingsError
 from training.config import ExtractionMode, TrainConfig
 from training.data import DataBundle, Split
-from training.errors import SettingsError
 from training.recipes.extraction import extraction_loss, query_victim
 
 __all__ = [

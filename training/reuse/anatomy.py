@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 from training.models.mbnet import MBNet
 from training.models.resnet import CifarResNet
 

@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 
 __all__ = [
     "GRAMMAR",

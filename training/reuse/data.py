@@ -23,10 +23,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from core.errors import SettingsError
 from training.augment import normalize_images, random_crop, random_hflip
 from training.data.base import DataBundle, DataError
 from training.data.images import CIFAR10_MEAN, CIFAR10_STD, load_cifar10
-from training.errors import SettingsError
 from training.reuse.paper_data import IMAGENET_MEAN, IMAGENET_STD, PAPER_LAYOUTS, paper_fields
 
 __all__ = ["DATASETS", "IMAGENET_MEAN", "IMAGENET_STD", "BenchmarkData", "ReuseDataset"]

@@ -33,8 +33,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from core.errors import SettingsError
 from training.data.base import DataError
-from training.errors import SettingsError
 from training.reuse.data import expected_layout
 from training.reuse.ops import IMAGENET_FILES
 

@@ -31,7 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 from training.reuse.anatomy import head, new_head, set_head, stages, trainable_tensors
 
 __all__ = [

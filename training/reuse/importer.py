@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core.errors import SettingsError
 from training.checkpoint import save_model
-from training.errors import SettingsError
 from training.reuse.data import IMAGENET_MEAN, IMAGENET_STD
 from training.reuse.data import num_classes_of as dataset_classes
 from training.safetensors_header import CheckpointError

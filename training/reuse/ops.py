@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from training.errors import SettingsError, UserError
+from core.errors import SettingsError, UserError
 from training.models import build_model
 from training.reuse.anatomy import head, new_head, set_head, stages, trainable_tensors
 from training.reuse.finetune import Budget, LossFn, finetune, linear_l2, seeded

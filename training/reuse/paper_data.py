@@ -26,8 +26,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from core.errors import SettingsError
 from training.data.base import DataError
-from training.errors import SettingsError
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "PAPER_LAYOUTS", "paper_fields"]
 

@@ -14,7 +14,7 @@ import warnings
 import torch
 from torch import nn
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 from training.reuse.anatomy import head, set_head
 
 __all__ = ["QuantizedSplit", "quantize"]

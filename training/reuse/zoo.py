@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 from training.reuse.chain import QUANT_DTYPES, Chain, Op, is_name
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 `hydra_app(task, config_name)` turns `task(cfg)` into the app's `main()`:
 
-- The project's own errors (`training.errors.UserError`: settings, data, checkpoints, run folders,
+- The project's own errors (`core.errors.UserError`: settings, data, checkpoints, run folders,
   plans; `zest.ZestError`; a mandatory setting left unset) are printed as one line
   `<app>: error: <message>` on stderr and the process exits with status 2, without a traceback.
   Hydra's own refusals while composing the config (unknown key, wrong type) exit with 2 too.
@@ -31,14 +31,23 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import MissingMandatoryValue
 
-import zest
-from training.errors import UserError
-from training.files import atomic_write
+from core.errors import UserError
+from core.files import atomic_write
 
-__all__ = ["DeferRunFolder", "REPORTED", "hydra_app", "record_run"]
+__all__ = ["DeferRunFolder", "hydra_app", "record_run", "reported"]
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-REPORTED = (UserError, zest.ZestError, MissingMandatoryValue)
+
+
+def reported() -> tuple[type[BaseException], ...]:
+    """The errors an app reports as one line: the project's, a mandatory setting left unset, and
+    the library's `zest.ZestError` once `zest` is loaded (the ground floor imports nothing of the
+    library; an app that never loaded it cannot raise its errors)."""
+    zest = sys.modules.get("zest")
+    library = (zest.ZestError,) if zest is not None else ()
+    return (UserError, MissingMandatoryValue, *library)
+
+
 _RUN: dict[str, Any] = {}  # this process's run: where Hydra would have written, and its config
 
 
@@ -122,7 +131,7 @@ def hydra_app(
         _RUN["cfg"] = cfg
         try:
             task(cfg)
-        except REPORTED as err:
+        except reported() as err:
             if _debug():
                 raise
             message = str(err).strip().replace("\n", " ") or type(err).__name__

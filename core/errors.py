@@ -1,7 +1,7 @@
 """The project's own errors: what a user gave cannot work (settings, files, data), not a bug.
 
 Every app reports a `UserError` (and the library's `zest.ZestError`) as one plain line on stderr
-and exits with status 2, without a traceback (`training.app`); `HYDRA_FULL_ERROR=1` or
+and exits with status 2, without a traceback (`core.app`); `HYDRA_FULL_ERROR=1` or
 `ZEST_DEBUG=1` shows the traceback. Anything else is a bug and keeps its traceback.
 """
 

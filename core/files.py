@@ -1,9 +1,9 @@
 """The project's one atomic writer: checkpoints, run records, result tables, figures.
 
 A file is written to a temporary file beside it, flushed to disk and moved into place with one
-`os.replace`, so a killed job leaves the old file or the new one, never half of one. (`zest/` keeps
-its own, `zest.storage.atomic_write`, which this module wraps: the library must not import the
-project.)
+`os.replace`, so a killed job leaves the old file or the new one, never half of one. (The library
+keeps its own, `zest.storage.atomic_write`, for its `.npz` files: `zest/` imports nothing of the
+project, and the project's ground floor imports nothing of `zest/`.)
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
-
-from zest.storage import atomic_write as write_atomically
 
 __all__ = ["atomic_write", "atomic_write_json", "atomic_write_tsv"]
 
@@ -34,7 +33,16 @@ def atomic_write(
     if isinstance(data, str):
         data = data.encode("utf-8")
     write = data if callable(data) else (lambda f: f.write(data))
-    write_atomically(path, write)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -3,7 +3,7 @@
 Every list of dataset names, class count or domain in the project (the loaders, the checks of the
 apps, the plan, the rules and the figures) reads it from here.
 
-    from training.data.registry import DATASETS, dataset_info, datasets_of_domain
+    from core.datasets import DATASETS, dataset_info, datasets_of_domain
     dataset_info("cifar100").num_classes   # 100
     datasets_of_domain("image")            # ("cifar10", "cifar100")
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.errors import SettingsError
+from core.errors import SettingsError
 
 __all__ = ["describe_device", "epoch_generator", "package_versions", "git_commit", "pick_device"]
 __all__ += ["set_threads"]
