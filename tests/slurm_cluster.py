@@ -15,19 +15,16 @@ given work folder; /etc/slurm is neither read nor written. munged is reused when
 answers, otherwise started (as user munge, socket in /run/munge) and stopped again at the end.
 On exit, also after an error or Ctrl-C, every job is cancelled and every daemon this module
 started is stopped (SIGTERM, then SIGKILL), and so are the slurmstepd processes slurmd left
-behind; the exit fails loudly if one of them is still alive.
+behind; the exit fails loudly if one of them is still alive. The process handling (and munged)
+is in slurm_processes.py, the slurm.conf in slurm_conf.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import pwd
-import shutil
-import signal
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -35,12 +32,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from slurm_conf import slurm_conf
+from slurm_processes import (
+    MUNGE_RUN,
+    STOP_TIMEOUT,
+    marked_pids,
+    munge_works,
+    pid_alive,
+    read_pid,
+    sigint_deferred,
+    start_munged,
+    tail,
+    terminate,
+    which,
+    with_descendants,
+)
+
+__all__ = ["BINARIES", "SYSTEM_CONF", "Job", "LocalCluster", "local_cluster", "missing"]
+__all__ += ["pid_alive"]  # tests/test_slurm_cluster.py imports it from here
+
 BINARIES = (
     *("slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo"),
     *("munged", "munge", "unmunge"),
 )
-_SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
-_MUNGE_RUN = Path("/run/munge")
 # Where srun looks for the configuration inside a job: Snakemake's jobstep executor drops every
 # SLURM_* variable (SLURM_CONF included) before it calls srun. The cluster links it to its own
 # slurm.conf while it runs, and only where no system configuration is (missing() says so).
@@ -49,17 +63,11 @@ SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
 # it from slurmd, which is how stray slurmstepd processes of this cluster are found at the end.
 _MARKER = "ZEST_LOCAL_SLURM_CLUSTER"
 _START_TIMEOUT = 30.0
-_STOP_TIMEOUT = 10.0
-
-
-def _which(name: str) -> str | None:
-    path = os.environ.get("PATH", "")
-    return shutil.which(name, path=os.pathsep.join([path, *_SBIN]))
 
 
 def missing() -> str | None:
     """None when every program the cluster needs is installed, else why not (for pytest.skip)."""
-    absent = [name for name in BINARIES if _which(name) is None]
+    absent = [name for name in BINARIES if which(name) is None]
     if absent:
         return "SLURM/munge programs not found: " + ", ".join(absent)
     if os.geteuid() != 0:
@@ -75,189 +83,6 @@ class Job(NamedTuple):
     state: str
     reason: str
     comment: str
-
-
-def _free_ports(n: int) -> list[int]:
-    """`n` distinct TCP ports free on every address (hence on 127.0.0.1) right now."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def pid_alive(pid: int) -> bool:
-    """True while `pid` runs. A zombie counts as dead: daemons are re-parented to PID 1, which
-    on some machines (containers, micro-VMs) never reaps them."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
-def _kill(pids: Sequence[int], timeout: float = _STOP_TIMEOUT) -> list[int]:
-    """SIGTERM `pids`, wait up to `timeout` s, SIGKILL the rest; return those still alive."""
-    pids = [p for p in pids if p > 1 and p != os.getpid() and pid_alive(p)]
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + wait
-        while (pids := [p for p in pids if pid_alive(p)]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not pids:
-            break
-    return pids
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().split()[0])
-    except (FileNotFoundError, IndexError, ValueError):
-        return None
-
-
-def _marked_pids(token: str) -> list[int]:
-    """Processes whose environment holds `_MARKER=token` (the daemons and their slurmstepd)."""
-    needle = f"{_MARKER}={token}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                if needle in f.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
-
-
-def _with_descendants(roots: Sequence[int]) -> list[int]:
-    """`roots` and every process below them (e.g. a slurmstepd and the job it runs)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], list(roots)
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.append(pid)
-            todo += children.get(pid, [])
-    return found
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except FileNotFoundError:
-        return f"({path} does not exist)"
-    return "\n".join(text[-lines:])
-
-
-def _munge_works() -> bool:
-    munge, unmunge = _which("munge"), _which("unmunge")
-    if munge is None or unmunge is None:
-        return False
-    try:
-        cred = subprocess.run([munge, "-n"], capture_output=True, timeout=10)
-        if cred.returncode != 0:
-            return False
-        check = subprocess.run([unmunge], input=cred.stdout, capture_output=True, timeout=10)
-    except subprocess.TimeoutExpired:
-        return False
-    return check.returncode == 0
-
-
-def _start_munged() -> int:
-    """Start munged as user munge (it daemonises) and return its pid."""
-    munge_user = pwd.getpwnam("munge")
-    _MUNGE_RUN.mkdir(parents=True, exist_ok=True)
-    os.chown(_MUNGE_RUN, munge_user.pw_uid, munge_user.pw_gid)
-    pid_file = _MUNGE_RUN / "munged.pid"
-    result = subprocess.run(
-        ["runuser", "-u", "munge", "--", _which("munged") or "/usr/sbin/munged"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"munged failed to start:\n{result.stdout}{result.stderr}")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        pid = _read_pid(pid_file)
-        if pid is not None and pid_alive(pid) and _munge_works():
-            return pid
-        time.sleep(0.05)
-    pid = _read_pid(pid_file)
-    if pid is not None:
-        _kill([pid])
-    raise RuntimeError("munged started but `munge -n | unmunge` still fails")
-
-
-def _slurm_conf(
-    workdir: Path, cpus: int, memory_mb: int, partitions: Sequence[str], gpu: bool
-) -> str:
-    host = socket.gethostname().split(".")[0]
-    ctld_port, slurmd_port = _free_ports(2)
-    lines = [
-        "# Written by tests/slurm_cluster.py: a throw-away single-node cluster on localhost.",
-        "ClusterName=zesttest",
-        f"SlurmctldHost={host}(127.0.0.1)",
-        "SlurmUser=root",
-        "SlurmdUser=root",
-        "AuthType=auth/munge",
-        "CredType=cred/munge",
-        f"SlurmctldPort={ctld_port}",
-        f"SlurmdPort={slurmd_port}",
-        f"StateSaveLocation={workdir / 'state'}",
-        f"SlurmdSpoolDir={workdir / 'spool'}",
-        f"SlurmctldPidFile={workdir / 'slurmctld.pid'}",
-        f"SlurmdPidFile={workdir / 'slurmd.pid'}",
-        f"SlurmctldLogFile={workdir / 'slurmctld.log'}",
-        f"SlurmdLogFile={workdir / 'slurmd.log'}",
-        "SlurmctldDebug=info",
-        "SlurmdDebug=info",
-        "ProctrackType=proctrack/linuxproc",
-        "TaskPlugin=task/none",
-        "SelectType=select/cons_tres",
-        "SelectTypeParameters=CR_Core_Memory",
-        "SchedulerType=sched/backfill",
-        # Default batch_sched_delay=3 s holds every batch job back that long after sbatch.
-        "SchedulerParameters=batch_sched_delay=0",
-        "ReturnToService=2",
-        "MinJobAge=300",
-        "KillWait=5",
-        "InactiveLimit=0",
-        "JobAcctGatherType=jobacct_gather/none",
-        "AccountingStorageType=accounting_storage/none",
-        "JobCompType=jobcomp/none",
-        "MpiDefault=none",
-        f"NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN"
-        + (" Gres=gpu:1" if gpu else ""),
-    ]
-    if gpu:  # a GPU SLURM can hand out (CUDA_VISIBLE_DEVICES=0); torch still sees none
-        lines.insert(1, "GresTypes=gpu")
-        (workdir / "gres.conf").write_text(f"NodeName={host} Name=gpu File=/dev/null\n")
-    for i, name in enumerate(partitions):
-        default = "YES" if i == 0 else "NO"
-        lines.append(f"PartitionName={name} Nodes=ALL Default={default} MaxTime=INFINITE State=UP")
-    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -278,7 +103,7 @@ class LocalCluster:
         kwargs.setdefault("capture_output", True)
         kwargs.setdefault("text", True)
         kwargs.setdefault("timeout", 30)
-        return subprocess.run([_which(args[0]) or args[0], *args[1:]], env=self.env, **kwargs)
+        return subprocess.run([which(args[0]) or args[0], *args[1:]], env=self.env, **kwargs)
 
     def squeue(self) -> list[Job]:
         """Jobs still in the queue (pending, running, completing): id, name, state, reason,
@@ -307,7 +132,7 @@ def _start_daemon(
     console = cluster.workdir / f"{name}.console"
     with console.open("ab") as out:
         result = subprocess.run(
-            [_which(name) or name, *args],
+            [which(name) or name, *args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -315,14 +140,33 @@ def _start_daemon(
             timeout=30,
         )
     deadline = time.monotonic() + 10
-    while (pid := _read_pid(pid_file)) is None or not pid_alive(pid):
+    while (pid := read_pid(pid_file)) is None or not pid_alive(pid):
         if time.monotonic() > deadline or (result.returncode != 0 and pid is None):
             raise RuntimeError(
-                f"{name} did not start (exit {result.returncode}):\n{_tail(console)}\n"
-                f"{_tail(cluster.logs[name])}"
+                f"{name} did not start (exit {result.returncode}):\n{tail(console)}\n"
+                f"{tail(cluster.logs[name])}"
             )
         time.sleep(0.05)
     cluster.pids[name] = pid
+
+
+def _wait_node_idle(cluster: LocalCluster) -> None:
+    """Wait until the started node is idle; RuntimeError with both logs if it does not get there
+    within `_START_TIMEOUT` s or is refused."""
+    started = time.monotonic()
+    deadline = started + _START_TIMEOUT
+    while (state := cluster.node_state()) != "idle":
+        # A node refused at registration (too little memory, ...) never becomes idle.
+        if time.monotonic() > deadline or state.startswith(("inval", "drain", "drng")):
+            reason = cluster.run("sinfo", "--noheader", "--Node", "--format=%E").stdout
+            reason = (reason.splitlines() or [""])[0].strip()
+            raise RuntimeError(
+                f"node not idle {time.monotonic() - started:.1f} s after start (sinfo state "
+                f"{state!r}, reason {reason!r})\n"
+                f"--- slurmctld.log\n{tail(cluster.logs['slurmctld'])}\n"
+                f"--- slurmd.log\n{tail(cluster.logs['slurmd'])}"
+            )
+        time.sleep(0.1)
 
 
 def _stop(cluster: LocalCluster, token: str) -> None:
@@ -333,7 +177,7 @@ def _stop(cluster: LocalCluster, token: str) -> None:
             if ids:
                 cluster.run("scancel", *ids)
                 # Let slurmd kill the job steps (KillWait=5), unless slurmd is gone already.
-                deadline = time.monotonic() + 2 * _STOP_TIMEOUT
+                deadline = time.monotonic() + 2 * STOP_TIMEOUT
                 while (
                     pid_alive(cluster.pids["slurmd"])
                     and cluster.squeue()
@@ -343,32 +187,18 @@ def _stop(cluster: LocalCluster, token: str) -> None:
     slurm = [cluster.pids[n] for n in ("slurmd", "slurmctld") if n in cluster.pids]
     # The pid files may name daemons that crashed or never got recorded: kill those too.
     for name in ("slurmd", "slurmctld"):
-        pid = _read_pid(cluster.workdir / f"{name}.pid")
+        pid = read_pid(cluster.workdir / f"{name}.pid")
         if pid is not None and name not in cluster.pids and pid_alive(pid):
             slurm.append(pid)
-    left = _kill(slurm)
+    left = terminate(slurm)
     # slurmstepd (and its job) outlive slurmd when slurmd dies before it could kill them.
-    left += _kill(_with_descendants(_marked_pids(token)), timeout=2.0)
+    left += terminate(with_descendants(marked_pids(_MARKER, token)), timeout=2.0)
     if cluster.starts_munged:
-        munged = cluster.pids.get("munged") or _read_pid(_MUNGE_RUN / "munged.pid")
+        munged = cluster.pids.get("munged") or read_pid(MUNGE_RUN / "munged.pid")
         if munged is not None:
-            left += _kill([munged])
+            left += terminate([munged])
     if left:
         raise RuntimeError(f"daemons still alive after SIGKILL: {sorted(set(left))}")
-
-
-@contextlib.contextmanager
-def _sigint_deferred() -> Iterator[list[int]]:
-    """Hold Ctrl-C back while the daemons are being stopped; re-raise it afterwards."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -398,7 +228,7 @@ def local_cluster(
     for name in ("slurmctld.pid", "slurmd.pid"):
         (workdir / name).unlink(missing_ok=True)
     conf = workdir / "slurm.conf"
-    conf.write_text(_slurm_conf(workdir, cpus, memory_mb, partitions, fake_gpu))
+    conf.write_text(slurm_conf(workdir, cpus, memory_mb, partitions, fake_gpu))
     env = {**os.environ, "SLURM_CONF": str(conf)}
     cluster = LocalCluster(
         workdir=workdir,
@@ -412,30 +242,17 @@ def local_cluster(
         SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
         SYSTEM_CONF.unlink(missing_ok=True)  # a link left by a run that died (missing() checks)
         SYSTEM_CONF.symlink_to(conf)
-        if not _munge_works():
+        if not munge_works():
             cluster.starts_munged = True  # from here on, _stop stops munged
-            cluster.pids["munged"] = _start_munged()
+            cluster.pids["munged"] = start_munged()
         _start_daemon(
             cluster, "slurmctld", ["-i", "-f", str(conf)], daemon_env, workdir / "slurmctld.pid"
         )
         _start_daemon(cluster, "slurmd", ["-f", str(conf)], daemon_env, workdir / "slurmd.pid")
-        started = time.monotonic()
-        deadline = started + _START_TIMEOUT
-        while (state := cluster.node_state()) != "idle":
-            # A node refused at registration (too little memory, ...) never becomes idle.
-            if time.monotonic() > deadline or state.startswith(("inval", "drain", "drng")):
-                reason = cluster.run("sinfo", "--noheader", "--Node", "--format=%E").stdout
-                reason = (reason.splitlines() or [""])[0].strip()
-                raise RuntimeError(
-                    f"node not idle {time.monotonic() - started:.1f} s after start (sinfo state "
-                    f"{state!r}, reason {reason!r})\n"
-                    f"--- slurmctld.log\n{_tail(cluster.logs['slurmctld'])}\n"
-                    f"--- slurmd.log\n{_tail(cluster.logs['slurmd'])}"
-                )
-            time.sleep(0.1)
+        _wait_node_idle(cluster)
         yield cluster
     finally:
-        with _sigint_deferred() as interrupted:
+        with sigint_deferred() as interrupted:
             try:
                 _stop(cluster, token)
             finally:

@@ -4,7 +4,6 @@ generated files; the layout they leave is read back with `load_benchmark_data`."
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import tarfile
@@ -12,12 +11,20 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch.hub
 import torchvision.datasets
-from PIL import Image
-from scipy.io import savemat
+from reuse_download_fakes import (  # tests/ is on sys.path under pytest
+    REAL_FLOWERS,
+    WEIGHTS,
+    dog_images,
+    dog_lists,
+    fake_url,
+    flowers_tree,
+    install_fakes,
+    sha,
+    weights_paths,
+)
 from torchvision.models import MobileNet_V2_Weights, ResNet18_Weights
 
 from core.errors import SettingsError
@@ -26,112 +33,16 @@ from training.reuse import download as dl
 from training.reuse.data import load_benchmark_data
 from training.reuse.ops import IMAGENET_FILES
 
-REAL_FLOWERS = torchvision.datasets.Flowers102
-WEIGHTS = {"resnet18": b"fake resnet18 weights", "mbnetv2": b"fake mobilenet_v2 weights"}
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _fake_url(arch: str) -> str:
-    """A weights URL whose name carries the hash of the fake content (real ones cannot match)."""
-    return f"https://download.pytorch.org/models/{arch}-{_sha(WEIGHTS[arch])[:8]}.pth"
-
-
-def _weights_paths(folder: Path) -> dict[str, str]:
-    return {arch: str(folder / _fake_url(arch).rsplit("/", 1)[-1]) for arch in WEIGHTS}
-
-
-def _jpg(path: Path, value: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.full((12, 10, 3), value, dtype=np.uint8)).save(path)
-
-
-def _flowers_tree(base: Path) -> None:
-    """6 images; train = trnid + valid = 3 images, test = 3."""
-    for i in range(1, 7):
-        _jpg(base / "jpg" / f"image_{i:05d}.jpg", 20 * i)
-    savemat(base / "imagelabels.mat", {"labels": np.array([[1, 2, 102, 4, 5, 1]])})
-    sets = {"trnid": [[1, 2]], "valid": [[3]], "tstid": [[4, 5, 6]]}
-    savemat(base / "setid.mat", {k: np.array(v) for k, v in sets.items()})
-
-
-def _cell(strings: list[str]) -> np.ndarray:
-    cells = np.empty((len(strings), 1), dtype=object)
-    for i, s in enumerate(strings):
-        cells[i, 0] = s
-    return cells
-
-
-TRAIN = ["n02085620-Chihuahua/a.jpg", "n02085782-Japanese_spaniel/b.jpg"]
-TEST = ["n02085620-Chihuahua/c.jpg"]
-
-
-def _dog_images(base: Path) -> None:
-    for i, rel in enumerate(TRAIN + TEST):
-        _jpg(base / "Images" / rel, 40 * i)
-
-
-def _dog_lists(base: Path) -> None:
-    base.mkdir(parents=True, exist_ok=True)
-    savemat(base / "train_list.mat", {"file_list": _cell(TRAIN), "labels": [[1], [2]]})
-    savemat(base / "test_list.mat", {"file_list": _cell(TEST), "labels": [[1]]})
-    savemat(base / "file_list.mat", {"file_list": _cell(TRAIN + TEST)})
-
-
-def _tar_bytes(make, tmp: Path) -> bytes:
-    """A tar of what `make(folder)` writes into an empty folder, members relative to it."""
-    make(tmp)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path in sorted(tmp.rglob("*")):
-            tar.add(path, arcname=str(path.relative_to(tmp)), recursive=False)
-    return buffer.getvalue()
-
-
-class _Response(io.BytesIO):
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.headers = {"Content-Length": str(len(data))}
-
 
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Install the fake fetchers; `calls` records (what, url or root, ...) in call order."""
-    calls: list[tuple] = []
-    tars = {
-        "images.tar": _tar_bytes(_dog_images, tmp_path_factory.mktemp("images")),
-        "lists.tar": _tar_bytes(_dog_lists, tmp_path_factory.mktemp("lists")),
-    }
-
-    class FakeFlowers(
-        REAL_FLOWERS
-    ):  # a subclass: `Flowers102.classes` still reads as the real one
-        def __init__(self, root: str, split: str = "train", download: bool = False) -> None:
-            calls.append(("flowers", root, split, download))
-            base = Path(root) / "flowers-102"
-            _flowers_tree(base)
-            (base / "102flowers.tgz").write_bytes(b"archive")
-
-    def urlopen(url: str, timeout: float | None = None) -> _Response:
-        calls.append(("urlopen", url))
-        return _Response(tars[url.rsplit("/", 1)[-1]])
-
-    def download_url_to_file(url: str, dst: str, hash_prefix=None, progress=True) -> None:
-        calls.append(("hub", url, hash_prefix))
-        arch = next((a for a in WEIGHTS if url == _fake_url(a)), None)
-        Path(dst).write_bytes(WEIGHTS[arch] if arch else b"not the weights")
-
-    monkeypatch.setattr(torchvision.datasets, "Flowers102", FakeFlowers)
-    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
-    monkeypatch.setattr(torch.hub, "download_url_to_file", download_url_to_file)
-    return {"calls": calls, "tars": tars}
+    return install_fakes(monkeypatch, tmp_path_factory)
 
 
 @pytest.fixture
 def fake_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dl, "weights_url", _fake_url)
+    monkeypatch.setattr(dl, "weights_url", fake_url)
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -153,10 +64,10 @@ def test_pinned_sources() -> None:
 
 
 def test_everything_present_fetches_nothing(tmp_path: Path, fakes: dict, fake_urls) -> None:
-    _flowers_tree(tmp_path / "flowers-102")
-    _dog_images(tmp_path / "stanford_dogs")
-    _dog_lists(tmp_path / "stanford_dogs")
-    weights = _weights_paths(tmp_path / "w")
+    flowers_tree(tmp_path / "flowers-102")
+    dog_images(tmp_path / "stanford_dogs")
+    dog_lists(tmp_path / "stanford_dogs")
+    weights = weights_paths(tmp_path / "w")
     for arch, path in weights.items():
         Path(path).parent.mkdir(exist_ok=True)
         Path(path).write_bytes(WEIGHTS[arch])
@@ -166,7 +77,7 @@ def test_everything_present_fetches_nothing(tmp_path: Path, fakes: dict, fake_ur
     assert json.loads(json.dumps(summary)) == summary
     assert {d["status"] for d in summary["datasets"].values()} == {"present"}
     for arch, entry in summary["weights"].items():
-        assert entry["status"] == "present" and entry["sha256"] == _sha(WEIGHTS[arch])
+        assert entry["status"] == "present" and entry["sha256"] == sha(WEIGHTS[arch])
     # a folder names the file inside it
     folder = dl.prepare_paper_data(tmp_path, {"resnet18": str(tmp_path / "w")}, download=False)
     assert folder["weights"]["resnet18"]["path"] == weights["resnet18"]
@@ -190,7 +101,7 @@ def test_missing_without_download_names_every_item(tmp_path: Path, fakes: dict) 
 
 
 def test_download_everything_into_the_layout(tmp_path: Path, fakes: dict, fake_urls) -> None:
-    root, weights = tmp_path / "data", _weights_paths(tmp_path / "w")
+    root, weights = tmp_path / "data", weights_paths(tmp_path / "w")
     summary = dl.prepare_paper_data(root, weights, download=True)
     calls = fakes["calls"]
     [flowers_call] = [c for c in calls if c[0] == "flowers"]  # into a staging folder in root
@@ -198,15 +109,13 @@ def test_download_everything_into_the_layout(tmp_path: Path, fakes: dict, fake_u
     assert [c for c in calls if c[0] == "urlopen"] == [
         ("urlopen", u) for u in dl.SDOG_URLS.values()
     ]
-    hub = [("hub", _fake_url(a), _sha(WEIGHTS[a])[:8]) for a in WEIGHTS]
+    hub = [("hub", fake_url(a), sha(WEIGHTS[a])[:8]) for a in WEIGHTS]
     assert [c for c in calls if c[0] == "hub"] == hub
     assert json.loads(json.dumps(summary)) == summary
     dogs = summary["datasets"]["sdog120"]
     assert summary["datasets"]["flowers102"]["status"] == dogs["status"] == "downloaded"
     for name, entry in dogs["archives"].items():
-        assert (
-            entry["sha256"] == _sha(fakes["tars"][name]) == _sha(Path(entry["path"]).read_bytes())
-        )
+        assert entry["sha256"] == sha(fakes["tars"][name]) == sha(Path(entry["path"]).read_bytes())
     for arch, path in weights.items():
         assert Path(path).read_bytes() == WEIGHTS[arch]
         assert summary["weights"][arch]["status"] == "downloaded"
@@ -223,9 +132,9 @@ def test_download_everything_into_the_layout(tmp_path: Path, fakes: dict, fake_u
 def test_wrong_weights_hash_is_refused(tmp_path: Path, fakes: dict) -> None:
     """The real pinned URL with fake content: the sha256 does not match the name, so refused."""
     path = tmp_path / "w" / IMAGENET_FILES["resnet18"]
-    _flowers_tree(tmp_path / "flowers-102")
-    _dog_images(tmp_path / "stanford_dogs")
-    _dog_lists(tmp_path / "stanford_dogs")
+    flowers_tree(tmp_path / "flowers-102")
+    dog_images(tmp_path / "stanford_dogs")
+    dog_lists(tmp_path / "stanford_dogs")
     with pytest.raises(DataError, match="f37072fd.*removed"):
         dl.prepare_paper_data(tmp_path, {"resnet18": str(path)}, download=True)
     assert fakes["calls"] == [("hub", ResNet18_Weights.IMAGENET1K_V1.url, "f37072fd")]
@@ -240,7 +149,7 @@ def test_existing_files_are_never_overwritten(tmp_path: Path, fakes: dict) -> No
     flowers, dogs = tmp_path / "flowers-102", tmp_path / "stanford_dogs"
     flowers.mkdir()
     (flowers / "imagelabels.mat").write_bytes(b"mine")
-    _dog_images(dogs)
+    dog_images(dogs)
     (dogs / "train_list.mat").write_bytes(b"mine too")
     summary = dl.prepare_paper_data(tmp_path, {}, download=True)
     assert (flowers / "imagelabels.mat").read_bytes() == b"mine"
@@ -257,7 +166,7 @@ def test_existing_files_are_never_overwritten(tmp_path: Path, fakes: dict) -> No
 
 
 def test_local_archives_are_extracted_without_network(tmp_path: Path, fakes: dict) -> None:
-    _flowers_tree(tmp_path / "flowers-102")
+    flowers_tree(tmp_path / "flowers-102")
     dogs = tmp_path / "stanford_dogs"
     dogs.mkdir()
     for name, data in fakes["tars"].items():
@@ -269,9 +178,9 @@ def test_local_archives_are_extracted_without_network(tmp_path: Path, fakes: dic
 
 
 def test_unsafe_or_wrong_archive_is_refused(tmp_path: Path, fakes: dict) -> None:
-    _flowers_tree(tmp_path / "flowers-102")
+    flowers_tree(tmp_path / "flowers-102")
     dogs = tmp_path / "stanford_dogs"
-    _dog_images(dogs)
+    dog_images(dogs)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         info = tarfile.TarInfo("../escaped.mat")
@@ -304,7 +213,7 @@ def test_network_errors_name_the_url(
         dl.prepare_paper_data(tmp_path, {"resnet18": str(tmp_path)}, download=True)
     with pytest.raises(DataError, match=r"102flowers\.tgz.*no route to host"):
         dl.prepare_paper_data(tmp_path, {}, download=True)
-    _flowers_tree(tmp_path / "flowers-102")
+    flowers_tree(tmp_path / "flowers-102")
     with pytest.raises(DataError, match=r"ImageNetDogs/images\.tar.*no route to host"):
         dl.prepare_paper_data(tmp_path, {}, download=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flowers-102", "stanford_dogs"]

@@ -19,7 +19,8 @@ seed batch by its min/max (foolbox's `PGD()` defaults; see `ModelDiffSettings.qu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,15 +164,7 @@ def adversarial_pairs(
         start = (torch.rand(x.shape, generator=rng) * 2 - 1) * settings.eps
     else:
         start = torch.zeros(x.shape)
-    modules = list(generator.modules()) if isinstance(generator, nn.Module) else []
-    modes = [m.training for m in modules]
-    params = list(generator.parameters()) if isinstance(generator, nn.Module) else []
-    flags = [p.requires_grad for p in params]
-    try:
-        for m in modules:
-            m.train(False)
-        for p in params:
-            p.requires_grad_(False)
+    with _frozen(generator):
         clean = _predict(generator, x, batch_size, run_on)
         center = clean.mean(dim=0, keepdim=True)  # over the whole seed set, not the batch
         out = []
@@ -195,12 +188,28 @@ def adversarial_pairs(
 
                 u_adv = _pgd(loss, (xb - lo) / (hi - lo), 0.0, 1.0, sb, settings)
                 out.append((lo + u_adv * (hi - lo)).cpu())
+    return torch.cat(out).to(device=seeds.device, dtype=seeds.dtype)
+
+
+@contextmanager
+def _frozen(generator: Callable) -> Iterator[None]:
+    """A Module in eval mode with no parameter gradients inside; its train/eval modes and
+    requires_grad flags as they were afterwards (any other callable is left alone)."""
+    modules = list(generator.modules()) if isinstance(generator, nn.Module) else []
+    modes = [m.training for m in modules]
+    params = list(generator.parameters()) if isinstance(generator, nn.Module) else []
+    flags = [p.requires_grad for p in params]
+    try:
+        for m in modules:
+            m.train(False)
+        for p in params:
+            p.requires_grad_(False)
+        yield
     finally:
         for m, mode in zip(modules, modes, strict=True):
             m.training = mode
         for p, flag in zip(params, flags, strict=True):
             p.requires_grad_(flag)
-    return torch.cat(out).to(device=seeds.device, dtype=seeds.dtype)
 
 
 def ddv(

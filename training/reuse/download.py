@@ -13,30 +13,33 @@ What is fetched, and how it is checked (spec §6; everything else is read from l
   digits in its file name, as torch.hub's own check does. A present file is checked the same way.
 
 Only what is missing is fetched, and nothing that is there is ever overwritten: downloads go to a
-temporary file or folder beside their target and only missing parts are moved into place. An
-archive already in `stanford_dogs/` is extracted without network access, even with download off.
+temporary file or folder beside their target and only missing parts are moved into place
+(`training.reuse.fetch`). An archive already in `stanford_dogs/` is extracted without network
+access, even with download off.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
 import shutil
 import tarfile
-import urllib.request
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-
-from tqdm import tqdm
 
 from core.errors import SettingsError
 from training.data.base import DataError
 from training.reuse.data import expected_layout
-from training.reuse.ops import IMAGENET_FILES
+from training.reuse.fetch import (
+    download_errors,
+    fetch,
+    move_absent,
+    partial_path,
+    place,
+    sha256_file,
+)
+from training.reuse.roots import IMAGENET_FILES
 
 __all__ = ["FLOWERS_URL", "SDOG_URLS", "prepare_paper_data", "weights_url"]
 
@@ -53,7 +56,6 @@ SDOG_URLS = {
 SDOG_PARTS = {"Images": "images.tar", "train_list.mat": "lists.tar", "test_list.mat": "lists.tar"}
 _WEIGHT_ENUMS = {"resnet18": "ResNet18_Weights", "mbnetv2": "MobileNet_V2_Weights"}
 _HASH = re.compile(r"-([a-f0-9]+)\.")  # torch.hub's HASH_REGEX: "<name>-<sha256 prefix>.pth"
-_CHUNK = 1 << 20
 
 
 def weights_url(arch: str) -> str:
@@ -147,55 +149,6 @@ def _missing(root: Path, targets: dict[str, tuple[Path, str]]) -> list[str]:
     return lines
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-# --- moving into place without overwriting --------------------------------------------------------
-
-
-def _partial(dest: Path) -> Path:
-    """A fresh temporary name beside `dest` (same filesystem: moving it is one rename)."""
-    return dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.partial")
-
-
-def _place(tmp: Path, dest: Path) -> None:
-    """Rename the finished `tmp` to `dest`; a file that appeared there meanwhile is kept."""
-    if dest.exists():
-        raise DataError(f"{dest} appeared while it was being downloaded; it was kept", dest)
-    os.rename(tmp, dest)
-
-
-def _move_absent(src: Path, dest: Path, names: Sequence[str]) -> list[str]:
-    """Move the entries `names` of `src` that `dest` lacks into `dest`; return the names moved."""
-    dest.mkdir(parents=True, exist_ok=True)
-    moved = []
-    for name in names:
-        if (src / name).exists() and not (dest / name).exists():
-            os.rename(src / name, dest / name)
-            moved.append(name)
-    return moved
-
-
-@contextmanager
-def _download_errors(url: str, dest: Path) -> Iterator[None]:
-    """Any failure of the fetch inside becomes one DataError naming `url` and `dest`."""
-    try:
-        yield
-    except DataError:
-        raise
-    except Exception as exc:  # network, checksum, disk: all end up as one clear error
-        raise DataError(
-            f"downloading {url} to {dest} failed ({type(exc).__name__}: {exc}). Check the "
-            "internet connection, or download it elsewhere and place it there.",
-            dest,
-        ) from None
-
-
 # --- the weights ----------------------------------------------------------------------------------
 
 
@@ -204,7 +157,7 @@ def _weights(path: Path, url: str) -> dict:
     prefix = _HASH.search(path.name).group(1)
     entry = {"path": str(path), "url": url, "source": "torchvision IMAGENET1K_V1"}
     if path.is_file():
-        sha = _sha256(path)
+        sha = sha256_file(path)
         if not sha.startswith(prefix):
             raise DataError(
                 f"{path}: its sha256 {sha} does not start with {prefix}, the hash in its name: it "
@@ -214,20 +167,20 @@ def _weights(path: Path, url: str) -> dict:
         log.info("%s: present, sha256 %s", path, sha)
         return {**entry, "status": "present", "sha256": sha}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _partial(path)
+    tmp = partial_path(path)
     try:
-        with _download_errors(url, path):
+        with download_errors(url, path):
             import torch.hub
 
             torch.hub.download_url_to_file(url, str(tmp), hash_prefix=prefix, progress=True)
-        sha = _sha256(tmp)
+        sha = sha256_file(tmp)
         if not sha.startswith(prefix):
             raise DataError(
                 f"refused {url}: the sha256 of the downloaded file, {sha}, does not start with "
                 f"{prefix} as its name says; it was removed. Run again, or fetch it elsewhere.",
                 path,
             )
-        _place(tmp, path)
+        place(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     log.info("%s: downloaded from %s, sha256 %s", path, url, sha)
@@ -252,13 +205,13 @@ def _flowers(root: Path) -> dict:
         {"url": FLOWERS_URL + f, "md5": "checked by torchvision"} for f in FLOWERS_FILES
     ]
     root.mkdir(parents=True, exist_ok=True)
-    staging = _partial(base)
+    staging = partial_path(base)
     try:
-        with _download_errors(", ".join(FLOWERS_URL + f for f in FLOWERS_FILES), base):
+        with download_errors(", ".join(FLOWERS_URL + f for f in FLOWERS_FILES), base):
             from torchvision import datasets
 
             datasets.Flowers102(str(staging), split="train", download=True)
-        _move_absent(staging / FLOWERS_DIR, base, absent)
+        move_absent(staging / FLOWERS_DIR, base, absent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("%s: downloaded %s (md5-checked by torchvision)", base, ", ".join(absent))
@@ -281,7 +234,7 @@ def _sdog(root: Path) -> dict:
     for archive in dict.fromkeys(SDOG_PARTS[p] for p in absent):
         path, url = base / archive, SDOG_URLS[archive]
         status = "present" if path.is_file() else "downloaded"
-        sha = _sha256(path) if path.is_file() else _fetch(url, path)
+        sha = sha256_file(path) if path.is_file() else fetch(url, path)
         log.info(
             "%s: %s; Stanford Dogs publishes no checksum, so its sha256 %s is only recorded "
             "(in the summary), not checked",
@@ -295,28 +248,9 @@ def _sdog(root: Path) -> dict:
     return entry
 
 
-def _fetch(url: str, dest: Path) -> str:
-    """Download `url` to a temporary file beside `dest`, then move it there; return its sha256."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp, digest = _partial(dest), hashlib.sha256()
-    try:
-        with _download_errors(url, dest):
-            with urllib.request.urlopen(url, timeout=60) as response, tmp.open("wb") as out:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
-                    while chunk := response.read(_CHUNK):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        bar.update(len(chunk))
-        _place(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return digest.hexdigest()
-
-
 def _extract(archive: Path, base: Path, parts: Sequence[str]) -> None:
     """Extract `archive` beside `base`'s contents, safely; move in what `base` lacks."""
-    staging = _partial(base / archive.stem)
+    staging = partial_path(base / archive.stem)
     try:
         try:
             with tarfile.open(archive) as tar:
@@ -334,7 +268,7 @@ def _extract(archive: Path, base: Path, parts: Sequence[str]) -> None:
                 f"{SDOG_URLS[archive.name]}; delete it and run with download=true",
                 archive,
             )
-        moved = _move_absent(staging, base, sorted(os.listdir(staging)))
+        moved = move_absent(staging, base, sorted(os.listdir(staging)))
         log.info("%s: extracted %s", archive, ", ".join(moved) or "nothing new")
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -127,6 +127,36 @@ def _batches(loader: DataLoader, iterations: int) -> Iterator[tuple[torch.Tensor
                 return
 
 
+def _loader(train_set: Dataset, n_train: int, batch_size: int, seed: int) -> DataLoader:
+    """Batches of `batch_size` in an order shuffled by its own generator seeded by `seed`; the
+    last, smaller batch is dropped unless it is the only one."""
+    shuffle = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        train_set,
+        batch_size=batch_size,
+        shuffle=True,
+        generator=shuffle,
+        drop_last=n_train > batch_size,
+        num_workers=0,
+    )
+
+
+def _masked_step(
+    optimizer: torch.optim.Optimizer, weights: list[torch.Tensor], momentum: float
+) -> None:
+    """`optimizer.step()` with the gradients of the exact zeros of `weights` zeroed first; with
+    momentum those zeros are also set again after the step (pruned weights stay at zero)."""
+    zeros = [w == 0 for w in weights]
+    for w, zero in zip(weights, zeros, strict=True):
+        if w.grad is not None:
+            w.grad.masked_fill_(zero, 0.0)
+    optimizer.step()
+    if momentum > 0:
+        with torch.no_grad():
+            for w, zero in zip(weights, zeros, strict=True):
+                w.masked_fill_(zero, 0.0)
+
+
 def finetune(
     model: nn.Module,
     params: Sequence[nn.Parameter],
@@ -169,15 +199,7 @@ def finetune(
         params, lr=budget.lr, momentum=budget.momentum, weight_decay=budget.weight_decay
     )
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=iterations)
-    shuffle = torch.Generator().manual_seed(seed)
-    loader = DataLoader(
-        train_set,
-        batch_size=budget.batch_size,
-        shuffle=True,
-        generator=shuffle,
-        drop_last=n_train > budget.batch_size,
-        num_workers=0,
-    )
+    loader = _loader(train_set, n_train, budget.batch_size, seed)
     weights = _masked_weights(model)
     tail = max(1, iterations // 10)
     losses: list[torch.Tensor] = []
@@ -190,15 +212,7 @@ def finetune(
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model, images, labels, teacher)
             loss.backward()
-            zeros = [w == 0 for w in weights]
-            for w, zero in zip(weights, zeros, strict=True):
-                if w.grad is not None:
-                    w.grad.masked_fill_(zero, 0.0)
-            optimizer.step()
-            if budget.momentum > 0:
-                with torch.no_grad():
-                    for w, zero in zip(weights, zeros, strict=True):
-                        w.masked_fill_(zero, 0.0)
+            _masked_step(optimizer, weights, budget.momentum)
             schedule.step()
             if i >= iterations - tail:
                 losses.append(loss.detach())

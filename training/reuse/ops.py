@@ -13,13 +13,13 @@ a small JSON-able record of what was done. Training goes through `training.reuse
 - `quantize`: dynamic quantization, which replaces only `nn.Linear` (convolutions stay float).
 
 Re-exported here: the loop (`training.reuse.finetune`), the model anatomy the ops rely on
-(`training.reuse.anatomy`), and `quantize` with `QuantizedSplit` (`training.reuse.quantize`).
+(`training.reuse.anatomy`), `quantize` with `QuantizedSplit` (`training.reuse.quantize`), and
+`root_model` with `IMAGENET_FILES` (`training.reuse.roots`).
 """
 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,11 +27,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from core.errors import SettingsError, UserError
-from training.models import build_model
+from core.errors import SettingsError
 from training.reuse.anatomy import head, new_head, set_head, stages, trainable_tensors
-from training.reuse.finetune import Budget, LossFn, finetune, linear_l2, seeded
+from training.reuse.finetune import Budget, LossFn, finetune, linear_l2
 from training.reuse.quantize import QuantizedSplit, _is_quantized, quantize
+from training.reuse.roots import IMAGENET_FILES, fresh_model, root_model
 
 __all__ = ["Budget", "FEAT_LAMBDA", "IMAGENET_FILES", "QuantizedSplit"]
 __all__ += ["accuracy", "distill", "finetune", "head", "linear_l2", "new_head", "prune"]
@@ -39,17 +39,10 @@ __all__ += ["quantize", "root_model", "set_head", "stages", "steal", "train_scra
 __all__ += ["trainable_tensors", "transfer"]
 
 FEAT_LAMBDA = 5.0  # weight of the stage-output MSE in distill (ModelDiff's feat_lmda)
-# the torchvision IMAGENET1K_V1 files (names as torch.hub stores them) of the two paper roots
-IMAGENET_FILES = {"resnet18": "resnet18-f37072fd.pth", "mbnetv2": "mobilenet_v2-b0353104.pth"}
 
 
 def _ce_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, teacher: Any) -> torch.Tensor:
     return F.cross_entropy(model(x), y) + linear_l2(model)
-
-
-def _fresh(arch: str, model_kwargs: dict, num_classes: int, seed: int) -> nn.Module:
-    with seeded(seed):
-        return build_model(arch, num_classes, **model_kwargs)
 
 
 def transfer(
@@ -137,7 +130,7 @@ def distill(
 ) -> tuple[nn.Module, dict]:
     """A fresh `arch` (the teacher's, with its `model_kwargs`) trained on CE + linear L2 +
     5 * sum_k MSE(student stage k, teacher stage k); the teacher runs in eval mode, no grad."""
-    student = _fresh(arch, model_kwargs, head(teacher).out_features, seed)
+    student = fresh_model(arch, model_kwargs, head(teacher).out_features, seed)
     captured: dict[str, list[torch.Tensor]] = {"s": [], "t": []}
 
     def hook(key: str):
@@ -188,7 +181,7 @@ def _fresh_trained(
     desc: str,
 ) -> tuple[nn.Module, dict]:
     """A fresh `arch` with every parameter trained on `loss_fn` (steal, train_scratch)."""
-    model = _fresh(arch, model_kwargs, num_classes, seed)
+    model = fresh_model(arch, model_kwargs, num_classes, seed)
     record = finetune(model, list(model.parameters()), train_set, budget, loss_fn, seed=seed,
                       device=device, teacher=teacher, desc=desc)  # fmt: skip
     return model, record
@@ -223,63 +216,6 @@ def train_scratch(
     """A fresh `arch` trained on CE + linear L2, all parameters."""
     return _fresh_trained(arch, model_kwargs, num_classes, train_set, budget, _ce_l2,
                           seed=seed, device=device, desc="train")  # fmt: skip
-
-
-def _load_imagenet(arch: str, weights: str | Path) -> dict[str, torch.Tensor]:
-    """The torchvision IMAGENET1K_V1 state dict of `arch` from a local file (or its folder)."""
-    expected = IMAGENET_FILES[arch]
-    path = Path(weights)
-    if path.is_dir():
-        path = path / expected
-    if not path.is_file():
-        raise UserError(
-            f"no ImageNet weights for {arch} at {path}: put torchvision's IMAGENET1K_V1 file "
-            f"{expected} there (nothing is downloaded)"
-        )
-    try:
-        return torch.load(path, weights_only=True, map_location="cpu")
-    except Exception as exc:  # pickle, zip and shape errors all mean "not this file"
-        raise UserError(f"{path} is not a torchvision state dict ({exc})") from None
-
-
-def root_model(
-    arch: str,
-    model_kwargs: dict,
-    num_classes: int,
-    *,
-    head: str = "random",
-    weights: str | Path | None = None,
-    seed: int,
-) -> nn.Module:
-    """A root of the benchmark: `pretrain(arch, imagenet)`.
-
-    Args:
-        arch: `resnet18` or `mbnetv2` take `weights`; other archs get a random backbone.
-        weights: torchvision's IMAGENET1K_V1 `.pth` file (`IMAGENET_FILES`) or a folder holding
-            it; None: a randomly initialised backbone (tests, smoke scale).
-        head: "random" re-initialises the head with `new_head` (what ModelDiff's roots do, even
-            at 1000 classes); "imagenet" keeps the 1000-way ImageNet classifier.
-        seed: seeds the random backbone and the random head.
-    """
-    if head not in ("random", "imagenet"):
-        raise SettingsError(f"root head must be 'random' or 'imagenet', got {head!r}")
-    if head == "imagenet" and (weights is None or num_classes != 1000):
-        raise SettingsError("head='imagenet' needs the ImageNet weights and num_classes=1000")
-    if weights is not None and arch not in IMAGENET_FILES:
-        raise SettingsError(f"ImageNet weights exist for {', '.join(IMAGENET_FILES)}, not {arch}")
-    model = _fresh(arch, model_kwargs, 1000 if weights is not None else num_classes, seed)
-    if weights is not None:
-        state = _load_imagenet(arch, weights)
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            problem = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
-            raise UserError(
-                f"{weights}: not the ImageNet weights of {arch} {model_kwargs} ({problem} ...)"
-            ) from None
-    if head == "random":
-        new_head(model, num_classes, seed)
-    return model
 
 
 @torch.no_grad()
