@@ -2,9 +2,10 @@
 
 One reader per kind of input: ``read_study(paths, study, table)`` for every TSV of the contract,
 grouped by its ``dataset`` column, and ``read_run`` for a training run's ``metrics.json``. Which
-columns a table must have is ``columns(study, table)``, from the studies' registry. A missing or
-empty input is not an error: it is logged and its dataset drawn as "no data at this scale"; a
-file that is not the table its role names is a ``TableError`` naming it.
+columns a table must have is ``columns(study, table)``: those the figures read, as
+``figures.contract`` declares them. A missing or empty input is not an error: it is logged and its
+dataset drawn as "no data at this scale"; a file that is not the table its role names is a
+``TableError`` naming it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import UserError
+from figures.contract import declared
 
 log = logging.getLogger("figures")
 
@@ -31,14 +33,12 @@ FLAGS = ("related", "conclusive", "broken")  # boolean columns, read as pandas' 
 
 
 def columns(study: str, table: str = "distances") -> tuple[str, ...]:
-    """The columns of ``table`` (``distances`` or ``verdicts``) of ``study``: the contract, as
-    the study declares it (``experiments.studies.STUDIES[study].tables[table]``)."""
-    from experiments.studies import STUDIES  # here, not above: it imports torch
-
+    """The columns of ``table`` of ``study`` that the figures read (``figures.contract``), in
+    the study's order: a part of what the study writes."""
     try:
-        return tuple(STUDIES[study].tables[table])
+        return declared()[study, table]
     except KeyError:
-        raise TableError(f"the contract has no {table} table of study {study!r}") from None
+        raise TableError(f"the figures read no {table} table of study {study!r}") from None
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import Any
 
 CAPTIONS = Path(__file__).resolve().parent / "captions"
 SUFFIXES = {"figure": (".pdf", ".png"), "table": (".csv", ".md", ".tex")}
-TABLES = ("distances", "verdicts")
+TABLES = ("distances", "verdicts", "detection")
 RESERVED = {"out", "list", "help", "name"}  # flags of the command line that no role may take
 
 

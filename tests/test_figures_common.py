@@ -1,8 +1,8 @@
 """Shared helpers of the tests of figures/ (no tests here): synthetic result tables and the CLI.
 
 The tables built here are TEST FIXTURES in the format of docs/architecture.md ("Result tables",
-"Section 5"), with made-up numbers; they are not results. Columns come from
-``figures.load.columns``, so the fixtures follow the contract the figures read.
+"Section 5"), with made-up numbers; they are not results. Columns come from the studies
+(``columns``: what each study writes), so the fixtures hold what the figures will be given.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.datasets import DATASETS
-from figures.load import columns
+from experiments.studies import STUDIES
 from figures.render import main
 from figures.spec import OUTPUTS
 
@@ -26,6 +26,11 @@ SUSPECT_ROW = ["dataset", "metric", "relation", "kind", "victim_seed", "seed_b",
 VERDICT_ROW = ["dataset", "suspect", "victim_seed", "seed_b", "epoch_b", "metric", "distance"]
 VERDICT_ROW += ["relative", "p_value", "ci_low", "ci_high", "n_independent"]
 EXTRACTION_KINDS = ("extract-labels", "extract-outputs")
+
+
+def columns(study: str, table: str = "distances") -> tuple[str, ...]:
+    """The columns ``study`` writes in ``table`` (its side of the contract)."""
+    return tuple(STUDIES[study].tables[table])
 
 
 # --- section 4 ----------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 The ``distances`` and ``verdicts`` tables here are TEST FIXTURES with the contract's columns
 (experiments/studies/modelreuse.py) and made-up distances chosen so that every detection is known:
 each positive pair has four same-task negatives at 0.8, 1.0, 1.0 and 1.2 times its scale (reference
-= their mean = the scale, nearest = 0.8) and a positive at ``factor`` times it.
+= their mean = the scale, nearest = 0.8) and a positive at ``factor`` times it. The ``detection``
+table is the study's, computed from those distances (``detection_table``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from test_figures_common import assert_figure, cli
+from test_figures_common import assert_figure, cli, columns
 
+from experiments.studies.modelreuse import detection_table
 from figures import paper_values as paper
 from figures.catalog import modelreuse as mr
-from figures.load import columns
 from figures.spec import OUTPUTS
 from zest import detection
 
@@ -86,9 +87,12 @@ def hand_made(tasks=mr.TASKS) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def write(tmp_path, tasks=mr.TASKS) -> dict[str, list]:
-    """The two tables as TSVs, {role: [path]}."""
+    """The three tables as TSVs, {role: [path]}."""
     out = {}
-    for table, df in zip(("distances", "verdicts"), hand_made(tasks), strict=True):
+    distances, verdicts = hand_made(tasks)
+    tables = {"distances": distances, "verdicts": verdicts,
+              "detection": detection_table(distances)}  # fmt: skip
+    for table, df in tables.items():
         path = tmp_path / table / "modelreuse.tsv"
         path.parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(path, sep="\t", index=False)
@@ -187,7 +191,9 @@ def test_table5_rows_and_overall_from_the_rows(inputs, tmp_path):
     assert "- Transfer + distill: ℓ2 0.500 / 0.550 / 0.450; cosine 0.500 / 0.550 / 0.450" in md
 
 
-def test_rules_table_uses_zest_detection_on_same_task_negatives(inputs, tmp_path):
+def test_rules_table_shows_zest_detection_on_same_task_negatives(inputs, tmp_path):
+    """The study's detection table, as the rules table shows it, is zest.detection's ROC of the
+    positive pairs against the same-task negatives."""
     csv = render("table_modelreuse_rules", inputs, tmp_path)
     distances, _ = hand_made()
     for (task, key), row in csv.set_index(["task", "method"]).iterrows():

@@ -20,6 +20,13 @@ from figures.spec import Output, Read
 from figures.style import dataset_label
 from figures.tabulate import DASH, Layout, fmt_pm, ordered, paper_cell, write_table
 
+# The columns of the tables this module reads (figures/contract.py collects them)
+COLUMNS = {
+    ("agreement", "distances"): (
+        "dataset", "relation", "seed_a", "epoch_a", "seed_b", "epoch_b", "num_points", "agreement",
+    ),
+}  # fmt: skip
+
 
 def _units(rows: pd.DataFrame) -> pd.Series:
     """Agreement (%) per unordered pair of seeds and epochs."""

@@ -20,6 +20,13 @@ from figures.style import dataset_label
 from figures.suspects import KIND_LABELS
 from figures.tabulate import DASH, Layout, fmt_pm, ordered, paper_cell, write_table
 
+# The columns of the tables this module reads (figures/contract.py collects them)
+COLUMNS = {
+    ("boundary", "distances"): (
+        "dataset", "relation", "kind", "num_points", "agreement_near_boundary", "agreement_test",
+    ),
+}  # fmt: skip
+
 RELATIONS = ("related", "unrelated", "extracted")
 
 

@@ -19,6 +19,13 @@ from figures import panels, stats, style
 from figures.load import Table, read_study
 from figures.spec import Output, Read
 
+# The columns of the tables this module reads (figures/contract.py collects them)
+COLUMNS = {
+    ("epochs", "distances"): (
+        "dataset", "metric", "relation", "seed_a", "seed_b", "t", "k", "value", "relative",
+    ),
+}  # fmt: skip
+
 log = logging.getLogger("figures")
 
 IMAGE = Read("epochs", datasets=datasets_of_domain("image"))

@@ -24,6 +24,14 @@ from figures.load import Table, read_study
 from figures.spec import Output, Read
 from figures.tabulate import DASH, Layout, fmt_pm, ordered, paper_cell, write_table
 
+# The columns of the tables this module reads (figures/contract.py collects them)
+COLUMNS = {
+    ("extraction", "distances"): (
+        "dataset", "metric", "relation", "kind", "victim_seed", "seed_b", "epoch_b", "value",
+        "relative", "closer_percent", "test_accuracy", "forget_accuracy",
+    ),
+}  # fmt: skip
+
 OI = style.OKABE_ITO
 IMAGE = Read("extraction", datasets=datasets_of_domain("image"))
 EVERY = Read("extraction")

@@ -19,9 +19,25 @@ import numpy as np
 import pandas as pd
 
 from figures import paper_values as paper
-from figures.load import as_flag, columns, read_study
+from figures.load import as_flag, columns, read_study, read_table
 from figures.spec import Output, Read
 from figures.tabulate import DASH, Layout, ordered, write_table
+
+# The columns of the tables this module reads (figures/contract.py collects them)
+COLUMNS = {
+    ("modelreuse", "distances"): (
+        "method", "metric", "task", "source", "suspect", "dataset", "other", "role", "same_task",
+        "distance",
+    ),
+    ("modelreuse", "verdicts"): (
+        "method", "metric", "task", "subtask", "source", "suspect", "dataset", "reference",
+        "relative", "p_value", "detected_relative", "detected_closest", "reference_rule",
+        "relative_parent", "relative_suspect", "relative_retrained",
+    ),
+    ("modelreuse", "detection"): (
+        "task", "method", "metric", "n_positive", "n_negative", "auc", "tpr_at_5fpr",
+    ),
+}  # fmt: skip
 
 TASKS = tuple(t for t in paper.MODELREUSE_ACCURACY if t != "Overall")  # Table 1 order
 SUBTASKS = tuple(paper.MODELREUSE_TABLE5)  # Table 5 order
@@ -36,13 +52,19 @@ RULE = {"zest": "detected_relative", "modeldiff": "detected_closest"}  # each me
 NORMALISATIONS = ("relative_parent", "relative_suspect", "relative_retrained")
 VERDICTS = Read("modelreuse", "verdicts")
 DISTANCES = Read("modelreuse", "distances")
+DETECTION = Read("modelreuse", "detection")
 BOOLEAN = ("detected_relative", "detected_closest", "same_task")
 
 
 def read_all(paths, table: str) -> pd.DataFrame:
     """Every row of the study's ``table`` among ``paths`` (all label spaces pooled), flags as
-    booleans; an empty frame with the contract's columns when there are none."""
-    groups = [t.data for t in read_study(paths, "modelreuse", table).values()]
+    booleans; an empty frame with the contract's columns when there are none. A table without
+    a ``dataset`` column (``detection``: pooled over the label spaces) is read file by file."""
+    if "dataset" in columns("modelreuse", table):
+        groups = [t.data for t in read_study(paths, "modelreuse", table).values()]
+    else:
+        frames = (read_table(path, "modelreuse", table) for path in paths)
+        groups = [df for df in frames if df is not None]
     df = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(
         columns=list(columns("modelreuse", table))
     )  # fmt: skip

@@ -3,9 +3,10 @@
 The paper reports only the share of positive pairs each method detects under its own rule; it
 measures no false positives. Per task and overall, for Zest (cosine, ℓ2) and ModelDiff: the
 accuracy under the relative rule (relative distance < 1) and under the closest rule (closer than
-every negative), from ``verdicts``; the ROC AUC and the TPR at 5 % FPR of the raw distances, from
-``distances``, positives against the same-task negatives (``same_task``: the same negative models
-for both methods), pooled over the task's pairs; the median empirical p-value.
+every negative), from ``verdicts``; the ROC AUC and the TPR at 5 % FPR of the raw distances,
+positives against the same-task negatives (``same_task``: the same negative models for both
+methods), pooled over the task's pairs, from the study's ``detection`` table; the median empirical
+p-value.
 """
 
 from __future__ import annotations
@@ -13,46 +14,34 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from figures.catalog import modelreuse as mr
+from figures.load import TableError
 from figures.spec import Output
 from figures.tabulate import DASH, Layout, ordered, write_table
-from zest import detection
 
-MAX_FPR = 0.05
-
-
-def split_roles(distances: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(positive distances, same-task negative distances) of ``distances``."""
-    d = pd.to_numeric(distances["distance"], errors="coerce")
-    positive = d[distances["role"] == "positive"].dropna()
-    same = distances["same_task"].fillna(False).astype(bool)
-    negative = d[(distances["role"] == "negative") & same].dropna()
-    return positive.to_numpy(dtype=float), negative.to_numpy(dtype=float)
+ROC = ("n_positive", "n_negative", "auc", "tpr_at_5fpr")  # the detection table's numbers
 
 
-def roc_summary(distances: pd.DataFrame) -> dict:
-    """ROC AUC and TPR (%) at FPR <= 5 % of the rows (smaller distance = related); NaN when
-    either side is empty."""
-    positive, negative = split_roles(distances)
-    out = {"n_positive": len(positive), "n_negative": len(negative)}
-    if not (len(positive) and len(negative)):
-        return out | {"auc": math.nan, "tpr_at_5fpr": math.nan}
-    return out | {
-        "auc": float(detection.roc_auc(positive, negative)),
-        "tpr_at_5fpr": 100.0 * float(detection.tpr_at_fpr(positive, negative, max_fpr=MAX_FPR)),
-    }
+def roc_summary(detection: pd.DataFrame) -> dict:
+    """The ROC numbers of the one row of ``detection`` (a task or Overall, one method): n of
+    each side, ROC AUC, TPR (%) at FPR <= 5 %; without a row, 0 of each side and NaN."""
+    if detection.empty:
+        return {"n_positive": 0, "n_negative": 0, "auc": math.nan, "tpr_at_5fpr": math.nan}
+    if len(detection) > 1:
+        task, method = detection["task"].iloc[0], detection["method"].iloc[0]
+        raise TableError(f"{len(detection)} detection rows of {task}, {method}: one is expected")
+    return {key: detection[key].iloc[0] for key in ROC}
 
 
-def rules_row(scope: str, key: str, verdicts: pd.DataFrame, distances: pd.DataFrame):
+def rules_row(scope: str, key: str, verdicts: pd.DataFrame, detection: pd.DataFrame):
     """(CSV record, cells) of one task (or Overall) and one method."""
     _, method, metric, label = next(m for m in mr.METHODS if m[0] == key)
     v = mr.method_rows(verdicts, method, metric)
     relative = mr.share(v["detected_relative"])
     closest = mr.share(v["detected_closest"])
-    roc = roc_summary(mr.method_rows(distances, method, metric))
+    roc = roc_summary(mr.method_rows(detection, method, metric))
     p_values = pd.to_numeric(v["p_value"], errors="coerce").dropna()
     median_p = float(p_values.median()) if len(p_values) else math.nan
     record = {"task": scope, "method": key, "pairs": len(v), "relative_rule": relative[0],
@@ -91,12 +80,12 @@ NOTES = (
 def render_table_modelreuse_rules(inputs, out, note: str = "") -> list[Path]:
     """ModelReuse per task under both rules, with ROC AUC and TPR at 5 % FPR (beyond the paper)."""
     verdicts = mr.read_all(inputs["verdicts"], "verdicts")
-    distances = mr.read_all(inputs["distances"], "distances")
-    tasks = ordered(set(verdicts["task"]) | set(distances["task"]), mr.TASKS)
+    detection = mr.read_all(inputs["detection"], "detection")
+    tasks = ordered(set(verdicts["task"]) | (set(detection["task"]) - {"Overall"}), mr.TASKS)
     rows = []
     for scope in [*tasks, "Overall"]:
         v = verdicts if scope == "Overall" else verdicts[verdicts["task"] == scope]
-        d = distances if scope == "Overall" else distances[distances["task"] == scope]
+        d = detection[detection["task"] == scope]
         rows += [rules_row(scope, key, v, d) for key, *_ in mr.METHODS]
     headers = ["Reuse task", "Method", "Pairs", "Relative rule (%)", "Closest rule (%)",
                "ROC AUC", "TPR @ 5 % FPR (%)", "Median p"]  # fmt: skip
@@ -107,6 +96,6 @@ def render_table_modelreuse_rules(inputs, out, note: str = "") -> list[Path]:
 
 OUTPUTS = [
     Output("table_modelreuse_rules", "table",
-           {"verdicts": mr.VERDICTS, "distances": mr.DISTANCES}, ("note",),
+           {"verdicts": mr.VERDICTS, "detection": mr.DETECTION}, ("note",),
            render_table_modelreuse_rules),
 ]  # fmt: skip

@@ -12,6 +12,13 @@ from figures import panels, stats, style
 from figures.load import Table, read_study
 from figures.spec import Output, Read
 
+# The columns of the tables this module reads (figures/contract.py collects them)
+COLUMNS = {
+    ("refsize", "distances"): (
+        "dataset", "metric", "pair", "seed", "size", "repeat", "value", "relative",
+    ),
+}  # fmt: skip
+
 IMAGE = Read("refsize", datasets=datasets_of_domain("image"))
 
 

@@ -25,6 +25,14 @@ from figures.load import Table, read_study
 from figures.spec import Output, Read
 from figures.tabulate import ordered
 
+# The columns of the tables this module reads (figures/contract.py collects them)
+COLUMNS = {
+    ("unlearning", "distances"): (
+        "dataset", "metric", "relation", "kind", "victim_seed", "seed_b", "epoch_b", "value",
+        "relative", "closer_percent", "test_accuracy", "forget_accuracy", "broken",
+    ),
+}  # fmt: skip
+
 OI = style.OKABE_ITO
 IMAGE = Read("unlearning", datasets=datasets_of_domain("image"))
 KIND_COLORS = {

@@ -26,6 +26,20 @@ from figures.spec import Output, Read
 from figures.style import dataset_label
 from figures.tabulate import DASH, Layout, fmt_pm, ordered, write_table
 
+# The columns of the tables this module reads (figures/contract.py collects them)
+COLUMNS = {
+    ("extraction", "verdicts"): (
+        "dataset", "suspect", "victim_seed", "seed_b", "epoch_b", "metric", "distance", "relative",
+        "p_value", "ci_low", "ci_high", "n_independent", "related", "conclusive",
+        "victim_train_accuracy", "victim_forget_accuracy", "victim_test_accuracy", "untestable",
+    ),
+    ("unlearning", "verdicts"): (
+        "dataset", "suspect", "victim_seed", "seed_b", "epoch_b", "metric", "distance", "relative",
+        "p_value", "ci_low", "ci_high", "n_independent", "related", "conclusive",
+        "victim_train_accuracy", "victim_forget_accuracy", "victim_test_accuracy", "untestable",
+    ),
+}  # fmt: skip
+
 READS = {
     "extraction": Read("extraction", "verdicts"),
     "unlearning": Read("unlearning", "verdicts"),
