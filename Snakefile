@@ -4,12 +4,16 @@
     snakemake --cores all --config scale=mini              # real subsets in ../shared/data
     snakemake --cores all --config scale=smoke             # generated data, minutes on 2 CPU cores
     snakemake --cores all --config scale=smoke overrides='[reference.num_samples=128]'   # an ablation
+    snakemake --cores all --config scale=mini ablation=slic    # conf/pipeline/ablation/slic.yaml
     snakemake --cores all --config scale=mini plan='[seeds=[0,1,2],data.root=/path]'   # the plan itself
 
---config keys: scale, overrides, train_overrides, plan, gpus (pipeline/spec.py CONFIG_KEYS; others are refused).
+--config keys: scale, overrides, train_overrides, plan, ablation, gpus (pipeline/spec.py CONFIG_KEYS;
+others are refused). Ablations land in their own results folder (pipeline/ablations.py).
 
 Settings live in conf/ (Hydra) and conf/pipeline/ (the plan); the plan (pipeline/plan.py) derives every job
-from what the studies (experiments/studies/) read; this file only lists the steps. See docs/architecture.md.
+from what the studies (experiments/studies/) read and the models' recipes (training/recipes/); each job's
+params are its command line and its app's composed configuration, so editing either reruns it
+(pipeline/jobs.py); this file only lists the steps. See docs/architecture.md.
 """
 
 import sys

@@ -20,7 +20,8 @@ from core.errors import SettingsError
 from core.files import atomic_write_tsv
 from experiments import config  # noqa: F401  (registers the schemas)
 from experiments.checks import check_settings, input_dir, output_file
-from experiments.studies import STUDIES, Context
+from experiments.studies import STUDIES, Context, base
+from experiments.studies.base import make_context
 from experiments.studies.files import Files
 
 log = logging.getLogger(__name__)
@@ -28,34 +29,18 @@ log = logging.getLogger(__name__)
 
 def study_settings(name: str, given) -> object:
     """The typed settings of study `name` from a plain mapping (unknown keys, wrong types refused)."""
-    schema = OmegaConf.structured(STUDIES[name].settings)
-    try:
-        return OmegaConf.to_object(OmegaConf.merge(schema, given or {}))
-    except Exception as err:  # omegaconf raises several types, all meaning "invalid"
-        raise SettingsError(f"settings.{name}: {err}") from None
+    return base.study_settings(name, given, STUDIES[name].settings)
 
 
 def context(cfg: DictConfig) -> Context:
-    """The study's view of the run, from the app's config."""
+    """The study's view of the run, from the app's config (which the plan wrote)."""
     study = STUDIES[cfg.study]
     given = OmegaConf.to_container(cfg.settings, resolve=True) or {}
-    unknown = sorted(set(given) - set(STUDIES))
-    if unknown:
-        raise SettingsError(f"settings for unknown studies {unknown}: one of {', '.join(STUDIES)}")
-    seeds = tuple(int(s) for s in cfg.seeds)
-    if len(set(seeds)) != len(seeds) or len(seeds) < 2:
-        raise SettingsError(f"seeds must be >= 2 distinct seeds, got {list(seeds)}")
-    d = cfg.distance
-    return Context(
-        dataset=cfg.dataset.name,
-        seeds=seeds,
-        final_epoch=int(cfg.final_epoch),
-        num_reference=int(cfg.reference.num_points),
-        settings={n: study_settings(n, given.get(n)) for n in (study.name, *study.uses)},
-        metrics=tuple(d.metrics),
-        align=None if d.align == "none" else d.align,
-        n_bootstrap=int(d.n_bootstrap),
-    )
+    settings = {n: given.get(n) for n in (study.name, *study.uses)}
+    settings |= {n: v for n, v in given.items() if n not in settings}  # unknown: refused
+    schemas = {n: s.settings for n, s in STUDIES.items()}
+    return make_context(cfg.dataset.name, cfg.seeds, cfg.final_epoch, cfg.reference.num_points,
+                        settings, schemas, distance=cfg.distance)  # fmt: skip
 
 
 def compute_distances(cfg: DictConfig) -> dict:

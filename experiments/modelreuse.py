@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-import zlib
 from functools import cache
 from pathlib import Path
 
@@ -36,13 +35,16 @@ from core.files import atomic_write_json, atomic_write_tsv
 from core.runtime import pick_device, set_threads
 from experiments import config  # noqa: F401  (registers modelreuse_schema)
 from experiments.checks import output_file
+from experiments.common import segmenter
 from experiments.compute_distances import study_settings
-from experiments.studies import Context, layout
+from experiments.studies import layout
+from experiments.studies.base import make_context
 from experiments.studies.modelreuse import STUDY, Settings, alignment
 from training.checkpoint import load_model, save_model
 from training.reuse import ops
+from training.reuse.build import build_model, model_seed
 from training.reuse.chain import Chain, parse
-from training.reuse.data import load_benchmark_data, num_classes_of, reference_images, seed_images
+from training.reuse.data import load_benchmark_data, reference_images, seed_images
 from training.reuse.download import prepare_paper_data
 from training.reuse.importer import import_tree
 from training.reuse.zoo import (
@@ -55,11 +57,6 @@ from training.reuse.zoo import (
 from zest import modeldiff as md
 
 log = logging.getLogger(__name__)
-
-
-def model_seed(chain: Chain, settings: Settings) -> int:
-    """Each model's seed, derived from its chain and the benchmark's seed (recorded with it)."""
-    return (zlib.crc32(str(chain).encode()) + settings.seed) % 2**31
 
 
 def paths(cfg: DictConfig) -> dict:
@@ -130,82 +127,41 @@ def build(cfg: DictConfig, s: Settings, device: torch.device) -> Path:
     out = output_file(model_file(cfg, chain), "the model file")
     if out.exists():
         raise SettingsError(f"{out} exists; delete it to rebuild {chain}")
-    seed, op, started = model_seed(chain, s), chain.last, time.time()
-    kwargs = lambda arch: dict(s.model_kwargs.get(arch, {}))  # noqa: E731
-    budget = lambda name: ops.Budget(**vars(s.budgets[name]))  # noqa: E731
-    train = dict(seed=seed, device=device)
-    needs_data = not (op.name == "pretrain" and op.args[0] in s.weights)
-    data = load_benchmark_data(chain.dataset, cfg.data_root) if needs_data else None
-    n = num_classes_of(chain.dataset)
-    if op.name == "pretrain":
-        arch = op.args[0]
-        if arch in s.weights:
-            model = ops.root_model(arch, kwargs(arch), n, head=s.root_head,
-                                   weights=s.weights[arch], seed=seed)  # fmt: skip
-            record = {"weights": s.weights[arch]}
-        else:  # the stand-in for ImageNet weights: trained on the source dataset
-            model, record = ops.train_scratch(arch, kwargs(arch), n, data.train,
-                                              budget("pretrain"), **train)  # fmt: skip
-            record["deviation"] = f"root trained on {chain.dataset} (no ImageNet weights given)"
-            if s.root_head == "random":  # its accuracy before, as ImageNet's weights have one
-                record["test_accuracy_before_new_head"] = ops.accuracy(model, data.test,
-                                                                       device=device)  # fmt: skip
-                ops.new_head(model, n, seed=seed + 1)
-    elif op.name == "train":
-        arch = op.args[0]
-        model, record = ops.train_scratch(
-            arch, kwargs(arch), n, data.train, budget("train"), **train
-        )
-    else:
-        parent = load_model(model_file(cfg, chain.parent), device=device)[0]
-        if op.name == "transfer":
-            model, record = ops.transfer(parent, n, float(op.args[1]), data.train,
-                                         budget("transfer"), **train)  # fmt: skip
-        elif op.name == "prune":
-            model, record = ops.prune(
-                parent, float(op.args[0]), data.train, budget("prune"), **train
-            )
-        elif op.name == "distill":
-            model, record = ops.distill(parent, data.train, budget("distill"), arch=chain.arch,
-                                        model_kwargs=kwargs(chain.arch), **train)  # fmt: skip
-        elif op.name == "steal":
-            model, record = ops.steal(parent, chain.arch, kwargs(chain.arch), n, data.train,
-                                      budget("steal"), **train)  # fmt: skip
-        else:
-            raise SettingsError(f"{chain}: cannot build op {op.name}")
-    accuracy = ops.accuracy(model, data.test, device=device) if data is not None else None
-    meta = {"arch": chain.arch, "num_classes": n, "model_kwargs": kwargs(chain.arch),
-            "dataset": chain.dataset, "domain": "image", "chain": str(chain), "seed": seed,
-            "normalization": {"mean": list(data.mean), "std": list(data.std)} if data else None}  # fmt: skip
+    started = time.time()
+    parent = model_file(cfg, chain.parent) if chain.parent is not None else None
+    model, meta, record = build_model(chain, s, cfg.data_root, parent, device)
     save_model(out, model.cpu(), meta)
-    record = {"chain": str(chain), "seed": seed, "test_accuracy": accuracy,
+    record = {"chain": str(chain), "seed": meta["seed"], "test_accuracy": record.pop("accuracy"),
               "seconds": round(time.time() - started, 1), **record}  # fmt: skip
     atomic_write_json(out.with_suffix(".json"), record)
-    log.info("%s: test accuracy %s (%.0f s)", chain, accuracy, time.time() - started)
+    log.info("%s: test accuracy %s (%.0f s)", chain, record["test_accuracy"], record["seconds"])
     return out
 
 
 # --- step=signatures -----------------------------------------------------------------------------
 def signatures(cfg: DictConfig, s: Settings, device: torch.device) -> list[Path]:
     dataset, z = cfg.target, s.zest
+    r = z.reference
     chains = zest_signatures(s.zoo).get(dataset)
     if not chains:
         raise SettingsError(f"target={dataset}: no model of the zoo is scored on it")
     data = load_benchmark_data(dataset, cfg.data_root)
-    images, indices = reference_images(data, z.num_reference, z.seed)
+    images, indices = reference_images(data, r.num_points, r.seed)
     reference = zest.image_reference(images, mean=data.mean, std=data.std,
-                                     num_samples=z.num_samples, seed=z.seed)  # fmt: skip
+                                     num_samples=r.num_samples, seed=r.seed,
+                                     segmenter=segmenter(r.image), fill=r.image.fill)  # fmt: skip
     where = dict(dataset=dataset, **paths(cfg))
     ref_file = Path(layout.REUSE_REFERENCE.format(**where))
     reference.save(output_file(ref_file, "the reference file"))
     atomic_write_json(ref_file.with_suffix(".json"), {
         "dataset": dataset, "indices": [int(i) for i in indices],
-        "num_samples": z.num_samples, "seed": z.seed})  # fmt: skip
+        "num_samples": r.num_samples, "seed": r.seed})  # fmt: skip
     zoo, written = Zoo(cfg, device), []
     for chain in tqdm(chains, desc=f"Zest signatures on {dataset}", unit="model"):
         out = Path(layout.REUSE_SIGNATURE.format(slug=chain.slug, **where))
-        batch = z.num_samples if chain.is_quantized else z.batch_size
-        sig = zest.compute_signature(zoo.model(chain), reference, batch_size=batch, device=device)
+        batch = r.num_samples if chain.is_quantized else z.signature.batch_size
+        sig = zest.compute_signature(zoo.model(chain), reference, batch_size=batch, device=device,
+                                     solver=z.signature.solver, output=z.signature.output)  # fmt: skip
         sig.save(output_file(out, "a signature file"))
         written.append(out)
     return written
@@ -228,7 +184,7 @@ def modeldiff(cfg: DictConfig, s: Settings, device: torch.device) -> Path:
     zoo, rows = Zoo(cfg, device), []
     for suspect, others in tqdm(sorted(jobs.items(), key=str), desc=f"ModelDiff on {dataset}",
                                 unit="suspect"):  # fmt: skip
-        seed = model_seed(suspect, s)
+        seed = model_seed(suspect, s.seed)
         seeds = seed_images(data, o.n_seeds, seed, split=o.seed_split, transform=o.seed_transform)
         generators = [generator_of(suspect)] if o.generator == "suspect" else sources(s, suspect)
         for gen in generators:
@@ -265,7 +221,7 @@ class Files:
 
     def zest(self, dataset: str, a: Chain, b: Chain, metric: str) -> float:
         sa, sb = self.signature(dataset, a), self.signature(dataset, b)
-        align = alignment(self.s.zest.align, a, b)
+        align = alignment(self.s.zest.distance.align, a, b)
         return float(zest.distance(sa, sb, metric=metric, align=align))
 
     def modeldiff(self, suspect: Chain, other: Chain, generator: Chain) -> float:
@@ -273,8 +229,8 @@ class Files:
 
 
 def score(cfg: DictConfig, s: Settings) -> list[Path]:
-    ctx = Context(dataset="modelreuse", seeds=(0, 1), final_epoch=0,
-                  num_reference=s.zest.num_reference, settings={"modelreuse": s})  # fmt: skip
+    ctx = make_context("modelreuse", (0, 1), 0, s.zest.reference.num_points, {"modelreuse": s},
+                       {"modelreuse": Settings})  # fmt: skip
     tables = STUDY.compute(Files(cfg, s), ctx)
     STUDY.check(tables)
     return [atomic_write_tsv(df, output_file(layout.REUSE_TABLE.format(table=t, root=cfg.root),

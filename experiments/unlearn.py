@@ -19,7 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-import training.recipes.unlearning  # noqa: F401  (registers unlearn_schema)
+import training.recipes.unlearn_amnesiac  # noqa: F401  (registers unlearn_schema)
 from core.app import hydra_app
 from core.errors import SettingsError
 from core.files import atomic_write_json
@@ -28,7 +28,7 @@ from experiments.checks import input_dir, output_file
 from experiments.common import load_data
 from training import runlock
 from training.checkpoint import save_model
-from training.recipes.unlearning import accuracies, amnesiac_unlearn, repair
+from training.recipes.unlearn_amnesiac import accuracies, amnesiac_unlearn, repair
 from training.rundir import METRICS
 
 log = logging.getLogger(__name__)

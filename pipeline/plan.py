@@ -10,24 +10,20 @@ and N come from the apps' own configs, so every number has one source.
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from core.errors import SettingsError
-from experiments.studies import STUDIES, Context, Metrics, Predictions, Signature
-from experiments.studies.base import STANDARD
-from experiments.studies.layout import (
-    REUSE_DATA,
-    REUSE_MODEL,
-    REUSE_TABLE,
-    artifact_path,
-    table_path,
-)
-from experiments.studies.modelreuse import STEP_SETTINGS as REUSE_STEP_SETTINGS
+from experiments.studies import STUDIES, Context, Metrics
+from experiments.studies.base import make_context
+from experiments.studies.layout import artifact_path, table_path
+from pipeline import ablations
 from pipeline.apps import app_overrides, check_apps, compose, compose_apps, unused_overrides
+from pipeline.jobs import JobArgs
+from pipeline.reuse import ReusePlan
 from pipeline.spec import (
     GPU_JOB_KINDS,
     PlanError,
@@ -36,31 +32,41 @@ from pipeline.spec import (
     cli_list,
     hydra_value,
     read_spec,
-    slug,
 )
-from training.reuse.zoo import generator_of, modeldiff_jobs, models_to_build, zest_signatures
+from training.recipes.standard import standard
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(JobArgs, ReusePlan):
     """What one run of the pipeline builds (see conf/pipeline/*.yaml for the settings)."""
 
     spec: object  # pipeline.spec.PipelineSchema
     user_train_overrides: tuple[str, ...] = ()
     user_zest_overrides: tuple[str, ...] = ()
+    # where things go (pipeline/ablations.py): everything downstream of the models (references,
+    # signatures, tables, figures), and the data and the models
+    root: str = ""
+    models_root: str = ""
+    ablation: str | None = None  # a named ablation (conf/pipeline/ablation/<name>.yaml)
+    result_overrides: tuple[str, ...] = ()  # the plan= overrides that change results
 
     # -- where things go -------------------------------------------------------------------------
-    @property
-    def models_root(self) -> str:
-        """Models are shared by every zest ablation of a scale; training ablations get their own."""
-        extra = self.user_train_overrides
-        return f"results/{self.spec.scale}" + (f"-{slug(list(extra))}" if extra else "")
+    def describe(self) -> str:
+        """What this run is, as YAML: the scale, the named ablation, every override given and
+        the resolved plan (written to `<root>/plan.yaml`, shown in the report)."""
+        given = {"scale": self.spec.scale, "ablation": self.ablation,
+                 "plan_overrides": list(self.result_overrides),
+                 "train_overrides": list(self.user_train_overrides),
+                 "zest_overrides": list(self.user_zest_overrides), "root": self.root,
+                 "models_root": self.models_root}  # fmt: skip
+        return OmegaConf.to_yaml({"run": given, "plan": OmegaConf.structured(self.spec)})
 
     @property
-    def root(self) -> str:
-        """Everything downstream of the models (references, signatures, distances, figures)."""
-        extra = self.user_train_overrides + self.user_zest_overrides
-        return f"results/{self.spec.scale}" + (f"-{slug(list(extra))}" if extra else "")
+    def note(self) -> str:
+        """The line under every figure and table: the scale, the ablation, N and the seeds."""
+        ablation = f", ablation {self.ablation}" if self.ablation else ""
+        return (f"{self.spec.scale} scale{ablation}, N = {self.num_points}, "
+                f"{len(self.spec.seeds)} seeds")  # fmt: skip
 
     def path(self, dataset: str, artifact, refset: str | None = None) -> str:
         return artifact_path(artifact, root=self.root, models_root=self.models_root,
@@ -113,20 +119,6 @@ class Plan:
         return [f"dataset={dataset}", f"model={self.arch(dataset)}", *self.train_overrides,
                 *self.spec.dataset_overrides.get(dataset, [])]  # fmt: skip
 
-    def standard_train_args(self, dataset: str) -> list[str]:
-        """Standard runs of the unlearning datasets record their forget-set updates (opt-in).
-
-        Only the epochs the amnesiac window subtracts are kept one by one (`keep_last`): a
-        CIFAR-100 ResNet50 update sum is ~94 MB per epoch.
-        """
-        args = self.train_args(dataset)
-        if "unlearning" in self.studies(dataset):
-            window = self.settings("unlearning").window
-            keep = "null" if window == "all" else window.split(":")[1]
-            args += ["unlearning.record=true", f"unlearning.forget_points={self.num_reference}",
-                     f"unlearning.keep_last={keep}"]  # fmt: skip
-        return args
-
     # -- what exists -----------------------------------------------------------------------------
     @cached_property
     def skipped(self) -> dict[str, str]:
@@ -153,7 +145,8 @@ class Plan:
         return int(self.train_configs[dataset].trainer.epochs)
 
     @cached_property
-    def num_reference(self) -> int:
+    def num_points(self) -> int:
+        """N, the reference points (`reference.num_points` of the Zest apps)."""
         overrides = [*self.spec.zest_overrides, *self.user_zest_overrides]
         app = "build_reference"
         return int(compose(app, app_overrides(app, overrides)).reference.num_points)
@@ -174,9 +167,9 @@ class Plan:
         return STUDIES[study].refset or self.spec.refset
 
     def context(self, dataset: str) -> Context:
-        return Context(dataset=dataset, seeds=tuple(self.spec.seeds),
-                       final_epoch=self.final_epoch(dataset), num_reference=self.num_reference,
-                       settings={n: self.settings(n) for n in STUDIES})  # fmt: skip
+        return make_context(dataset, self.spec.seeds, self.final_epoch(dataset), self.num_points,
+                            {n: self.settings(n) for n in STUDIES},
+                            {n: s.settings for n, s in STUDIES.items()})  # fmt: skip
 
     @cached_property
     def _reads(self) -> dict[tuple[str, str], list]:
@@ -213,126 +206,11 @@ class Plan:
         """The files of a figure's input (figures.spec.Read): a study's tables, or ("runs") the
         records of the standard training runs."""
         if read.study == "runs":
-            return [
-                self.path(d, Metrics(STANDARD, s)) for d in self.datasets for s in self.spec.seeds
-            ]
+            return [self.path(d, Metrics(standard(s))) for d in self.datasets
+                    for s in self.spec.seeds]  # fmt: skip
         if STUDIES[read.study].scope == "benchmark":
             return [self.reuse_table(read.table)] if self.reuse else []
         return self.tables(read.study, read.table, read.datasets)
-
-    # -- the ModelReuse benchmark: a benchmark-scope study with its own rules (modelreuse.smk) ----
-    @property
-    def reuse(self):
-        """The benchmark's settings (`modelreuse_study`), or None where this scale skips it."""
-        s = self.settings("modelreuse")
-        return s if s.enabled else None
-
-    def reuse_table(self, table: str) -> str:
-        return REUSE_TABLE.format(root=self.root, table=table)
-
-    @property
-    def reuse_data_root(self) -> str:
-        """Its datasets' folder: the setting, else the plan's CIFAR-10 (the smoke and mini
-        stand-ins are cut out of it)."""
-        return self.reuse.data_root or f"{self.data_root()}/cifar10"
-
-    @property
-    def reuse_data(self) -> list[str]:
-        """What every job of the benchmark reads first: the plan's CIFAR-10 (the smoke and mini
-        stand-ins are cut out of it), or the paper's datasets and weights (step=prepare)."""
-        if self.reuse.data_root is None:
-            return [f"{self.models_root}/data/cifar10.json"]
-        return [REUSE_DATA.format(models_root=self.models_root)]
-
-    @cached_property
-    def reuse_models(self) -> dict:
-        """{slug: chain} of every model the benchmark builds (parents first)."""
-        s = self.reuse
-        return {c.slug: c for c in models_to_build(s.zoo, s.modeldiff.refs)}
-
-    @cached_property
-    def reuse_signatures(self) -> dict:
-        """{target dataset: the chains with a Zest signature on its reference set}."""
-        return zest_signatures(self.reuse.zoo)
-
-    @cached_property
-    def reuse_suspects(self) -> dict:
-        """{target dataset: every model its ModelDiff job loads}."""
-        out = defaultdict(set)
-        for suspect, others in modeldiff_jobs(self.reuse.zoo, self.reuse.modeldiff.refs).items():
-            out[suspect.dataset] |= {suspect, generator_of(suspect), *others}
-        return out
-
-    def reuse_model_file(self, chain) -> str:
-        """The checkpoint that holds `chain` (a quantized model: its float parent's)."""
-        chain = chain.parent if chain.is_quantized else chain
-        return REUSE_MODEL.format(models_root=self.models_root, slug=chain.slug)
-
-    @property
-    def reuse_note(self) -> str:
-        """The line under the benchmark's figures and tables: what this scale ran."""
-        s = self.reuse
-        return (f"{self.spec.scale} scale, {len(self.reuse_models)} models built; Zest N = "
-                f"{s.zest.num_reference}, L = {s.zest.num_samples}; ModelDiff {s.modeldiff.n_seeds} "
-                f"seeds, {s.modeldiff.nb_iter} PGD steps, refs {s.modeldiff.refs}")  # fmt: skip
-
-    def reuse_model_files(self, chains) -> list[str]:
-        return sorted({self.reuse_model_file(c) for c in chains})
-
-    def reuse_args(self, step: str) -> list[str]:
-        """The arguments of one step's jobs: only the settings that step reads (`STEP_SETTINGS`),
-        so that changing, say, the Zest settings reruns the signature jobs, not the trainings."""
-        settings = {k: v for k, v in dataclasses.asdict(self.reuse).items()
-                    if k in REUSE_STEP_SETTINGS[step]}  # fmt: skip
-        return [f"step={step}", f"settings={hydra_value(settings)}", f"root={self.root}",
-                f"models_root={self.models_root}", f"data_root={self.reuse_data_root}"]  # fmt: skip
-
-    # -- what the studies read, per kind of artifact ---------------------------------------------
-    @cached_property
-    def _needed(self) -> dict:
-        """(dataset, kind, refset) -> {(recipe, seed): {epoch: train points}}, kind: Signature or
-        Predictions (refset None: predictions do not depend on it)."""
-        needed = defaultdict(lambda: defaultdict(dict))
-        for (d, study), artifacts in self._reads.items():
-            for a in artifacts:
-                if isinstance(a, Signature | Predictions):
-                    key = (d, type(a), self.refset(study) if isinstance(a, Signature) else None)
-                    epochs = needed[key][a.recipe, a.seed]
-                    epochs[a.epoch] = max(epochs.get(a.epoch, 0), getattr(a, "train_points", 0))
-        return needed
-
-    def save_epochs(self, dataset: str, recipe: str = STANDARD, seed: int | None = None):
-        """Every epoch of a run whose checkpoint some study reads (standard runs: and T)."""
-        epochs = {self.final_epoch(dataset)} if recipe == STANDARD else set()
-        for (d, _, _), runs in self._needed.items():
-            epochs |= {e for (r, s), found in runs.items() if d == dataset and r == recipe
-                       and seed in (None, s) for e in found}  # fmt: skip
-        return sorted(epochs)
-
-    def predictions(self, dataset: str, recipe: str, seed: int) -> tuple[list[int], int]:
-        """The epochs of a run to predict, and how many training points to label (>= 1)."""
-        found = self._needed[dataset, Predictions, None].get((recipe, seed), {})
-        return sorted(found), max([1, *found.values()])
-
-    def signature_families(self):
-        """(dataset, family, recipe regex, reference set, epochs) of every kind of model that gets
-        signatures; a family is a recipe's first word (standard, extract, unlearn), with the
-        reference set in its name when it is not the plan's."""
-        for (d, kind, refset), runs in list(self._needed.items()):
-            families = defaultdict(lambda: (set(), set()))
-            for (recipe, _), epochs in runs.items() if kind is Signature else ():
-                families[recipe.split("-")[0]][0].add(recipe)
-                families[recipe.split("-")[0]][1].update(epochs)
-            for family, (recipes, epochs) in sorted(families.items()):
-                name = family if refset == self.spec.refset else f"{family}_{refset}"
-                regex = "|".join(re.escape(r) for r in sorted(recipes))
-                yield d, name.replace("-", "_"), regex, refset, sorted(epochs)
-
-    def runs(self) -> list[tuple[str, str, int]]:
-        """Every (dataset, recipe, seed) whose model some study reads."""
-        return sorted(
-            {(d, a.recipe, a.seed) for (d, _), arts in self._reads.items() for a in arts}
-        )
 
 
 def plan_from_config(config: dict, *, check: bool = True) -> Plan:
@@ -352,13 +230,15 @@ def plan_from_config(config: dict, *, check: bool = True) -> Plan:
         overrides=cli_list(config.get("overrides")),
         train_overrides=cli_list(config.get("train_overrides")),
         plan_overrides=[*cli_list(config.get("plan")), *gpus],
+        ablation=str(config["ablation"]) if config.get("ablation") else None,
         check=check,
     )
 
 
 def load_plan(
-    scale: str = "paper", *, overrides=(), train_overrides=(), plan_overrides=(), check=True
-) -> Plan:
+    scale: str = "paper", *, overrides=(), train_overrides=(), plan_overrides=(),
+    ablation: str | None = None, check=True,
+) -> Plan:  # fmt: skip
     """Read and validate `conf/pipeline/<scale>.yaml`, then compose and check every app config.
 
     Args:
@@ -366,14 +246,14 @@ def load_plan(
         overrides: user Hydra overrides for the zest apps (an ablation: e.g. `reference.num_samples=500`).
         train_overrides: user Hydra overrides for training (an ablation that retrains the models).
         plan_overrides: dotlist overrides of the plan itself (e.g. `seeds=[0,1]`).
+        ablation: a named ablation, conf/pipeline/ablation/<name>.yaml.
         check: compose and check every app config (False: only the plan's own settings).
 
     Raises:
         PlanError: unknown scale, unknown key, wrong type, an invalid override, or settings with which
             every job of a kind would fail (checked here, before any job runs or any file is written).
     """
-    spec = read_spec(scale, plan_overrides)
-    plan = Plan(spec, tuple(train_overrides), tuple(overrides))
+    plan = _placed(scale, tuple(overrides), tuple(train_overrides), list(plan_overrides), ablation)
     if not check:
         return plan
     try:  # compose every app config once, so a bad override fails here, before any job runs
@@ -384,7 +264,7 @@ def load_plan(
         for d in plan.datasets:
             compose("data", [f"dataset={d}", *plan.data_args(d)])
         train_configs = plan.train_configs
-        _ = plan.num_reference
+        _ = plan.num_points
     except Exception as err:
         raise PlanError(f"invalid override: {err}") from None
     if unused:
@@ -396,4 +276,23 @@ def load_plan(
     except SettingsError as err:
         raise PlanError(str(err)) from None
     check_seeds(plan.runs())
+    problems = {f"recipe {n.model.recipe.name}: {p}" for d in plan.datasets
+                for n in plan.models(d).values() for p in n.model.recipe.problems()}  # fmt: skip
+    if problems:
+        raise PlanError("; ".join(sorted(problems)))
+    return plan
+
+
+def _placed(scale, overrides, train_overrides, plan_overrides, ablation) -> Plan:
+    """The plan with its roots (pipeline/ablations.py): its own results folder for anything that
+    changes a result, the scale's models folder while its model jobs are the scale's own."""
+    changing = tuple(o for o in plan_overrides if not ablations.in_place(o))
+    models = ablations.folder(scale, None, list(train_overrides))
+    root = ablations.folder(scale, ablation, [*train_overrides, *overrides, *changing])
+    spec = read_spec(scale, plan_overrides, ablation)
+    plan = Plan(spec, train_overrides, overrides, root, models, ablation, changing)
+    if (ablation or changing) and not ablations.shares_models(plan, lambda: Plan(
+        read_spec(scale, [o for o in plan_overrides if ablations.in_place(o)]), train_overrides,
+        (), models, models)):  # fmt: skip
+        plan = dataclasses.replace(plan, models_root=root)
     return plan

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from omegaconf import OmegaConf
 
 from core.errors import SettingsError
+from core.overrides import hydra_value  # noqa: F401  (re-exported: the rules use it)
 from experiments.studies import STUDIES
 from pipeline.apps import CONF_DIR
 
@@ -32,6 +33,7 @@ CONFIG_KEYS = {
     "overrides": "Hydra overrides of the zest apps, e.g. '[reference.num_samples=2000]'",
     "train_overrides": "Hydra overrides of training, e.g. '[trainer.batch_size=256]'",
     "plan": "overrides of conf/pipeline/<scale>.yaml, e.g. '[seeds=[0,1,2]]'",
+    "ablation": "a named ablation, conf/pipeline/ablation/<name>.yaml (results/<scale>-<name>/)",
     "gpus": "GPUs per training or signature job; 0 on CPU-only nodes (default: the scale's `gpus`)",
 }
 # Kinds of job, each with its own CPU threads, memory and time limit per scale (`jobs:` in
@@ -101,24 +103,51 @@ PipelineSchema = dataclasses.make_dataclass(
 )
 
 
-def read_spec(scale: str, plan_overrides) -> PipelineSchema:
-    """`conf/pipeline/<scale>.yaml` with dotlist overrides, checked (PlanError)."""
+ABLATIONS = CONF_DIR / "pipeline" / "ablation"
+# Lists of overrides that a named ablation adds to the scale's (instead of replacing them), and
+# maps of such lists (per dataset)
+ADDED_LISTS, ADDED_MAPS = ("train_overrides", "zest_overrides"), ("dataset_overrides",
+                                                                   "data_overrides")  # fmt: skip
+
+
+def ablations() -> list[str]:
+    """The named ablations: conf/pipeline/ablation/<name>.yaml."""
+    return sorted(p.stem for p in ABLATIONS.glob("*.yaml"))
+
+
+def read_spec(scale: str, plan_overrides, ablation: str | None = None) -> PipelineSchema:
+    """`conf/pipeline/<scale>.yaml`, then the named ablation's file, then dotlist overrides,
+    checked (PlanError). An ablation's lists of overrides add to the scale's."""
     if scale not in SCALES:
         raise PlanError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    if ablation is not None and ablation not in ablations():
+        raise PlanError(f"unknown ablation {ablation!r}: no {ABLATIONS}/{ablation}.yaml; "
+                        f"named ablations: {', '.join(ablations()) or 'none'}")  # fmt: skip
     bad = [o for o in plan_overrides if "=" not in o]
     if bad:
         raise PlanError(f"plan overrides must be key=value, got {', '.join(map(repr, bad))}")
     try:
-        spec = OmegaConf.merge(
-            OmegaConf.structured(PipelineSchema),
-            OmegaConf.load(CONF_DIR / "pipeline" / f"{scale}.yaml"),
-            OmegaConf.from_dotlist(list(plan_overrides)),
-        )
+        base = OmegaConf.load(CONF_DIR / "pipeline" / f"{scale}.yaml")
+        layers = [base] + ([_added(base, OmegaConf.load(ABLATIONS / f"{ablation}.yaml"))]
+                           if ablation else [])  # fmt: skip
+        spec = OmegaConf.merge(OmegaConf.structured(PipelineSchema), *layers,
+                               OmegaConf.from_dotlist(list(plan_overrides)))  # fmt: skip
         spec = OmegaConf.to_object(spec)
     except Exception as err:  # omegaconf raises several types, all meaning "invalid"
         raise PlanError(f"invalid pipeline configuration for scale {scale!r}: {err}") from None
     check_spec(spec)
     return spec
+
+
+def _added(base, ablation):
+    """The ablation's layer with its override lists appended to the scale's."""
+    for key in ADDED_LISTS:
+        if key in ablation:
+            ablation[key] = [*base.get(key, []), *ablation[key]]
+    for key in ADDED_MAPS:
+        for dataset, extra in (ablation.get(key) or {}).items():
+            ablation[key][dataset] = [*(base.get(key) or {}).get(dataset, []), *extra]
+    return ablation
 
 
 def check_spec(spec) -> None:
@@ -226,19 +255,3 @@ def slug(overrides: list[str]) -> str:
     text = "_".join(overrides)
     readable = re.sub(r"[^a-z0-9_.=-]+", "-", text.lower())[:60].replace("=", "-")
     return f"{readable}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-
-
-def hydra_value(value) -> str:
-    """A Python value as a Hydra override value: 3, 0.5, true, null, 'text', [1,2], {a:1}."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(hydra_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
-    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{text}'"

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from smoke_dag import smoke  # noqa: F401  (the session's smoke DAG, for the slow pipeline tests)
 
 from training.data.generate import generate
 

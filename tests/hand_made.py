@@ -1,7 +1,8 @@
 """Hand-made study inputs: signatures with known geometry, labels, scores and run records.
 
-Seeds are random directions; training moves a model slowly along its own direction; a suspect of
-victim v (any recipe but `standard`) sits near v, so its studies know which pairs are close.
+Seeds are random directions; training moves a model slowly along its own direction; a suspect
+(any recipe but `standard`) sits near the model it derives from (its recipe's first parent, else
+the standard model of its own seed), so its studies know which pairs are close.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import numpy as np
 
 import zest
 from experiments.studies import STUDIES, Context
+from training.recipes import Model
 
 POINTS, FEATURES, CLASSES = 4, 3, 5
 OFFSETS = np.arange(0, POINTS * FEATURES + 1, FEATURES, dtype=np.int64)
 TEST_POINTS = 40
 
 
-def _victim_of(recipe: str, seed: int) -> int:
-    """The victim a suspect derives from: the number after `-from-seed`, else its own seed."""
-    return int(recipe.rsplit("seed", 1)[1]) if "-from-seed" in recipe else seed
+def _origin(model: Model) -> int:
+    """The model a suspect derives from: its recipe's first parent's seed, else its own seed."""
+    parents = model.recipe.parents(model.seed)
+    return parents[0].model.seed if parents else model.seed
 
 
 def _direction(seed: int, shape) -> np.ndarray:
@@ -33,29 +36,28 @@ class HandMade:
     def __init__(self, accuracy: float = 0.6, victim_forget: float = 1.0):
         self.accuracy, self.victim_forget = accuracy, victim_forget
 
-    def signature(self, recipe: str, seed: int, epoch: int) -> zest.Signature:
+    def signature(self, model: Model, epoch: int) -> zest.Signature:
         shape = (POINTS * FEATURES, CLASSES)
-        origin = _victim_of(recipe, seed) if recipe != "standard" else seed
+        origin = _origin(model)
         weights = _direction(origin, shape) + 0.01 * epoch * _direction(100 + origin, shape)
-        if recipe != "standard":
-            weights = weights + 0.05 * _direction(1000 + seed, shape)
+        if model.recipe.name != "standard":
+            weights = weights + 0.05 * _direction(1000 + model.seed, shape)
         return zest.Signature(weights, OFFSETS, "ref")
 
-    def test_scores(self, recipe: str, seed: int, epoch: int) -> np.ndarray:
-        origin = _victim_of(recipe, seed) if recipe != "standard" else seed
-        scores = _direction(origin, (TEST_POINTS, CLASSES))
-        return scores + 0.1 * _direction(7 * seed + epoch + 3, scores.shape)
+    def test_scores(self, model: Model, epoch: int) -> np.ndarray:
+        scores = _direction(_origin(model), (TEST_POINTS, CLASSES))
+        return scores + 0.1 * _direction(7 * model.seed + epoch + 3, scores.shape)
 
-    def labels(self, recipe: str, seed: int, epoch: int) -> np.ndarray:
-        return np.random.default_rng(seed + 10 * epoch).integers(0, CLASSES, size=64)
+    def labels(self, model: Model, epoch: int) -> np.ndarray:
+        return np.random.default_rng(model.seed + 10 * epoch).integers(0, CLASSES, size=64)
 
-    def metrics(self, recipe: str, seed: int) -> dict:
+    def metrics(self, model: Model) -> dict:
         history = [{"epoch": e, "test_accuracy": self.accuracy} for e in range(0, 9)]
-        if recipe == "standard":  # the originals of the unlearning study: fit their forget set
-            for entry in history:
+        if model.recipe.name == "standard":  # the originals of the unlearning study: fit their
+            for entry in history:  # forget set
                 entry |= {"train_accuracy": 0.9, "forget_accuracy": self.victim_forget}
         out = {"history": history, "test_accuracy": self.accuracy}
-        if recipe.startswith("unlearn"):
+        if model.recipe.name.startswith("unlearn"):
             out["forget_accuracy"] = self.accuracy - 0.1
         return out
 
@@ -71,7 +73,7 @@ def context(dataset: str = "cifar10", seeds=(0, 1, 2), final_epoch: int = 4, **c
         if name not in changes:
             settings[name] = STUDIES[name].settings(**values)
     return Context(dataset=dataset, seeds=tuple(seeds), final_epoch=final_epoch,
-                   num_reference=POINTS, settings=settings, metrics=("cosine", "l2"),
+                   num_points=POINTS, settings=settings, metrics=("cosine", "l2"),
                    align="greedy", n_bootstrap=50)  # fmt: skip
 
 
@@ -120,6 +122,6 @@ def reuse_settings(**zoo):
 
 def reuse_tables(settings=None) -> dict:
     """The modelreuse study's tables, computed from hand-made distances."""
-    ctx = Context(dataset="modelreuse", seeds=(0, 1), final_epoch=0, num_reference=POINTS,
+    ctx = Context(dataset="modelreuse", seeds=(0, 1), final_epoch=0, num_points=POINTS,
                   settings={"modelreuse": settings or reuse_settings()})  # fmt: skip
     return STUDIES["modelreuse"].compute(HandMadeReuse(), ctx)

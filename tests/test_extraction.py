@@ -66,11 +66,13 @@ def test_extraction_learns_the_victim_without_true_labels(
     data_root, victim, tmp_path, monkeypatch, mode
 ):
     ckpt = victim / "epoch6.safetensors"
-    args = (f"extraction.victim={ckpt}", f"extraction.mode={mode}", "seed=1", "trainer.epochs=6")
+    args = ("recipe=extraction", f"+parents.victim={ckpt}", f"recipe.mode={mode}", "seed=1",
+            "trainer.epochs=6")  # fmt: skip
     record = train(_cfg(data_root, tmp_path / "a", *args))
 
     assert record["finished"] and record["checkpoints"] == list(range(7))
-    assert record["config"]["extraction"] == {"victim": str(ckpt), "mode": mode}
+    assert record["config"]["recipe"] == {"name": "extraction", "mode": mode, "victim": 0}
+    assert record["config"]["parents"] == {"victim": str(ckpt)}
     assert record["victim"]["epoch"] == 6 and len(record["victim"]["sha256"]) == 64
     assert all("victim_agreement" in h for h in record["history"])
     first, final = record["history"][1], record["history"][-1]
@@ -119,7 +121,12 @@ def test_constant_victim_makes_a_constant_student(data_root, tmp_path):
     save_model(tmp_path / "constant.safetensors", model, meta)
 
     record = train(
-        _cfg(data_root, tmp_path / "run", f"extraction.victim={tmp_path / 'constant.safetensors'}")
+        _cfg(
+            data_root,
+            tmp_path / "run",
+            "recipe=extraction",
+            f"+parents.victim={tmp_path / 'constant.safetensors'}",
+        )  # fmt: skip
     )
     final = record["history"][-1]
     # Exact counts from a trained student, but far from an edge: over seeds 0-4 (0-2 also with
@@ -134,7 +141,8 @@ def test_constant_victim_makes_a_constant_student(data_root, tmp_path):
 def test_extraction_run_resumes_bitwise_and_keeps_its_identity(
     data_root, victim, tmp_path, monkeypatch
 ):
-    args = (f"extraction.victim={victim / 'epoch6.safetensors'}", "extraction.mode=outputs")
+    args = ("recipe=extraction", f"+parents.victim={victim / 'epoch6.safetensors'}",
+            "recipe.mode=outputs")  # fmt: skip
     train(_cfg(data_root, tmp_path / "whole", *args))
 
     real = training.loop.epoch_generator

@@ -1,25 +1,19 @@
 """The whole smoke DAG end to end, in its own directory (the Snakemake catalog's `.test` pattern).
 
-One run, interrupted once on purpose: the restart must redo nothing that had finished, then every
-figure, table and the report must exist with sensible content.
+One run, interrupted once on purpose (tests/smoke_dag.py): the restart must redo nothing that had
+finished, then every figure, table and the report must exist with sensible content.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from smoke_dag import snakemake
 
-REPO = Path(__file__).resolve().parents[1]
 DATASETS = ["cifar10", "cifar100", "ag_news", "speech_commands"]
 FIGURES = [
     "fig2_epochs_vision",
@@ -31,90 +25,6 @@ FIGURES = [
 TABLES = ["table_accuracy", "table_headline", "table_agreement"]
 
 pytestmark = pytest.mark.slow
-
-
-def _interruptible() -> None:
-    """A job started in the background by a non-interactive shell inherits SIGINT ignored."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def snakemake(workdir: Path, *args: str, **popen) -> subprocess.Popen:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-           "-d", str(workdir), "--config", "scale=smoke", *args]  # fmt: skip
-    return subprocess.Popen(cmd, env=env, text=True, preexec_fn=_interruptible, **popen)
-
-
-def finished_runs(root: Path) -> dict[Path, object]:
-    """What must survive a restart: the checkpoints of every finished training run and every
-    reference set (by mtime and content), and each finished run's history (by content: a job that
-    was interrupted after its last epoch legitimately rewrites its metrics.json, with the same history).
-    """
-    done: dict[Path, object] = {}
-
-    def stamp(path: Path) -> tuple[int, str]:
-        return path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
-
-    for metrics in root.glob("models/*/*/*/seed*/metrics.json"):
-        record = json.loads(metrics.read_text())
-        if record.get("finished"):
-            done[metrics] = record["history"]
-            for path in metrics.parent.glob("epoch*.safetensors"):
-                done[path] = stamp(path)
-    for path in root.glob("reference/*/*/reference.npz"):
-        done[path] = stamp(path)
-    for path in root.glob("modelreuse/models/*.safetensors"):  # the ModelReuse zoo
-        done[path] = stamp(path)
-    return done
-
-
-def redone_work(before: dict, after: dict, running: int) -> list[str]:
-    """Paths of `before` that changed after the restart, beyond what is allowed: a job that was
-    still running when the pipeline was interrupted (at most `running` of them) may have finished
-    its work without Snakemake recording it, and is rerun; it must then give identical results
-    (bitwise: the same job again on this machine)."""
-    changed = [p for p in before if after.get(p) != before[p]]
-    rerun = {p.parent for p in changed if isinstance(before[p], tuple)}
-    identical = all(
-        isinstance(before[p], tuple) and after.get(p) and after[p][1] == before[p][1]
-        for p in changed
-    )
-    return [] if identical and len(rerun) <= running else sorted(map(str, changed))
-
-
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("smoke")
-    root = workdir / "results" / "smoke"
-    first = snakemake(workdir, "--cores", "2", stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 900
-        while not any(root.glob("signatures/*/*/*/*/seed*/epoch*.npz")):  # well into the DAG
-            assert first.poll() is None, "the smoke pipeline stopped before any signature"
-            assert time.monotonic() < deadline, "no signature after 15 minutes"
-            time.sleep(2)
-        first.send_signal(signal.SIGINT)  # what Ctrl-C does
-        first.wait(timeout=300)
-    finally:
-        if first.poll() is None:  # never leave a pipeline running behind the tests
-            first.kill()
-            first.wait()
-    before = finished_runs(root)
-    assert before, "nothing had finished before the interruption"
-
-    second = snakemake(workdir, "--cores", "2", "--rerun-incomplete",
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    log, _ = second.communicate(timeout=1800)
-    assert second.returncode == 0, log[-5000:]
-    after = finished_runs(root)
-    redone = redone_work(before, after, running=2)  # --cores 2
-    assert not redone, f"finished work was redone after the restart: {redone}\n{log[-3000:]}"
-
-    report = snakemake(workdir, "--cores", "1", "--report", str(root / "report.html"),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    log, _ = report.communicate(timeout=600)
-    assert report.returncode == 0, log[-5000:]
-    return root
 
 
 def test_nothing_left_to_do(smoke):

@@ -19,7 +19,7 @@ def plans():
 
 def test_every_scale_loads_with_its_datasets(plans):
     assert plans["paper"].datasets == ["cifar10", "cifar100", "ag_news", "speech_commands"]
-    assert plans["paper"].final_epoch("cifar10") == 200 and plans["paper"].num_reference == 128
+    assert plans["paper"].final_epoch("cifar10") == 200 and plans["paper"].num_points == 128
     assert plans["smoke"].spec.data.source == "generated"
 
 
@@ -39,17 +39,22 @@ def test_every_artifact_a_study_reads_is_built(plans, scale):
     p = plans[scale]
     families = list(p.signature_families())
     for d in p.datasets:
-        assert {0, p.final_epoch(d)} <= set(p.save_epochs(d))
         for study in p.studies(d):
             for a in p.reads(d, study):
+                assert a.model.key() in p.models(d), (study, a)
                 if isinstance(a, Metrics):
                     continue
-                assert a.epoch in p.save_epochs(d, a.recipe, a.seed), (study, a)
+                assert a.epoch in p.save_epochs(d, a.model), (study, a)
                 if isinstance(a, Signature):
-                    assert any(fd == d and re.fullmatch(rx, a.recipe) and ref == p.refset(study)
-                               and a.epoch in epochs for fd, _, rx, ref, epochs in families), a  # fmt: skip
+                    folder = a.model.recipe.folder()
+                    assert any(fd == d and folder in folders and ref == p.refset(study)
+                               and a.epoch in epochs for fd, _, folders, ref, epochs in families), a  # fmt: skip
                 else:
-                    assert a.epoch in p.predictions(d, a.recipe, a.seed)[0]
+                    assert a.epoch in p.predictions(d, a.model)[0]
+        for needs in p.models(d).values():  # every parent is built, its checkpoint kept
+            for parent in needs.model.recipe.parents(needs.model.seed):
+                assert parent.model.key() in p.models(d)
+                assert p.final_epoch(d) in p.save_epochs(d, parent.model)
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -102,10 +107,11 @@ def test_exact_unlearning_seed_offset_reaches_the_study():
     plan = load_plan("smoke", plan_overrides=["unlearning_study.exact_seed_offset=50"])
     cfg = compose("compute_distances", [*plan.study_args("cifar10", "unlearning"), "run_dir=x"])
     exact, amnesiac = unlearning.suspects_of(context(cfg), 1)
-    assert (exact.recipe, exact.seed, amnesiac.seed) == ("unlearn-exact", 51, 1)
+    assert (exact.model.recipe.folder(), exact.model.seed, amnesiac.model.seed) == (
+        "unlearn-exact", 51, 1)  # fmt: skip
     assert ("cifar10", "unlearn-exact", 51) in plan.runs()
     default = load_plan("smoke")  # the original's own seed
-    assert unlearning.suspects_of(default.context("cifar10"), 1)[0].seed == 1
+    assert unlearning.suspects_of(default.context("cifar10"), 1)[0].model.seed == 1
 
 
 # -- what each job asks for (threads, memory, time, GPUs) ----------------------------------------

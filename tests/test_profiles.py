@@ -97,18 +97,21 @@ def route(partitions, rule: str, resources: dict) -> str | None:
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_every_profile_key_is_a_rule_of_the_workflow(profile, workflow):
-    assert workflow.rules["smoke"] >= {"train_model", "compute_signatures_cifar10_standard"}
+    assert workflow.rules["smoke"] >= {
+        "make_standard_model",
+        "compute_signatures_cifar10_standard",
+    }
     assert unknown_rule_keys(profile_rule_keys(profile), workflow.rules) == set()
 
 
 def test_the_key_check_catches_a_key_that_names_no_rule(tmp_path, workflow):
     # the profile's key of old: the signature rules are compute_signatures_<dataset>_<family>
     (tmp_path / "config.yaml").write_text(
-        "set-resources:\n  train_model: {mem_mb: 1}\n  compute_signatures_cifar10: {gpu: 0}\n"
+        "set-resources:\n  make_standard_model: {mem_mb: 1}\n  compute_signatures_cifar10: {gpu: 0}\n"
         "set-threads:\n  - reuse_signatures_tgtA=2\n"
     )
     keys = profile_rule_keys(tmp_path)
-    assert keys == {"train_model", "compute_signatures_cifar10", "reuse_signatures_tgtA"}
+    assert keys == {"make_standard_model", "compute_signatures_cifar10", "reuse_signatures_tgtA"}
     assert unknown_rule_keys(keys, workflow.rules) == {"compute_signatures_cifar10"}
 
 
@@ -129,12 +132,12 @@ def test_each_job_goes_to_a_partition_that_fits_what_it_asks(workflow, scale, ex
     partitions = read_partition_file(REPO / "profiles/slurm/partitions.yaml")
     jobs = workflow.jobs[(scale, extra)]
     gpu_rules = {rule for rule, res in jobs if "gpu" in res}
-    assert {"train_model", "train_extracted_model", "compute_signatures_cifar10_standard",
+    assert {"make_standard_model", "make_extraction_model", "compute_signatures_cifar10_standard",
             "build_reuse_model", "reuse_modeldiff"} <= gpu_rules  # fmt: skip
     assert "build_reference" not in gpu_rules and "prepare_data" not in gpu_rules
     # the jobs that declare no resources are those Snakemake runs itself (localrule, no shell)
     local = {rule for rule, res in jobs if "mem_mb" not in res}
-    assert all(r.startswith("render_") or r in ("all", "modelreuse") for r in local), local
+    assert all(r.startswith("render_") or r in ("all", "modelreuse", "record_plan") for r in local)
     wants_gpus = scale == "paper" and not extra
     for rule, resources in ((r, res) for r, res in jobs if r not in local):
         gpus = resources.get("gpu", 0)

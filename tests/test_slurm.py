@@ -33,6 +33,7 @@ from slurm_cluster import local_cluster, missing
 
 from experiments.studies import Metrics, Predictions
 from pipeline.plan import load_plan
+from training.recipes.standard import standard
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "profiles" / "slurm"
@@ -43,6 +44,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
+def _record(plan, folder: str, seed: int) -> str:
+    """The metrics.json of the plan's model in `folder` with `seed` (cifar10)."""
+    return plan.path("cifar10", Metrics(plan.models("cifar10")[folder, seed].model))
+
+
 def cluster(tmp_path_factory):
     if (reason := missing()) is not None:
         print(f"SKIP test_slurm: {reason}", file=sys.stderr)
@@ -74,10 +80,10 @@ def test_every_kind_of_job_runs_through_the_profile(cluster, tmp_path):
     plan = load_plan("smoke", plan_overrides=[SEEDS])
     targets = {
         "study": plan.table("epochs", "distances", "cifar10"),
-        "predict": plan.path("cifar10", Predictions("standard", 0, 3, 0)),
-        "extracted": plan.path("cifar10", Metrics("extract-labels-from-seed0", 100)),
-        "exact": plan.path("cifar10", Metrics("unlearn-exact", 0)),
-        "amnesiac": plan.path("cifar10", Metrics("unlearn-amnesiac", 0)),
+        "predict": plan.path("cifar10", Predictions(standard(0), 3, 0)),
+        "extracted": _record(plan, "extract-labels-from-seed0", 100),
+        "exact": _record(plan, "unlearn-exact", 0),
+        "amnesiac": _record(plan, "unlearn-amnesiac", 0),
         "reuse": plan.reuse_model_file(next(iter(plan.reuse_models.values()))),
     }
     work = tmp_path / "work"
@@ -93,16 +99,16 @@ def test_every_kind_of_job_runs_through_the_profile(cluster, tmp_path):
     submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", out)
     rules = set(re.findall(r"Auto-selected partition '(\w+)' for job (\w+)", out))
     assert {rule for _, rule in rules} >= {
-        "prepare_data", "train_model", "build_reference", "compute_signatures_cifar10_standard",
-        "compute_epochs", "predict", "train_extracted_model", "train_exactly_unlearned_model",
-        "unlearn_model", "build_reuse_model"}  # fmt: skip
+        "prepare_data", "make_standard_model", "build_reference", "compute_signatures_cifar10_standard",
+        "compute_epochs", "predict", "make_extraction_model", "make_unlearn_exact_model",
+        "make_unlearn_amnesiac_model", "build_reuse_model"}  # fmt: skip
     assert {partition for partition, _ in rules} == {"cpu"}  # the smoke scale asks for no GPU
     # SLURM's log of every job is kept (successful ones too), each in its rule's folder
     kept = list((work / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert sorted(p.stem for p in kept) == sorted(submitted)
     assert all("Finished" in p.read_text() or "Elapsed" in p.read_text() for p in kept)
     # the rule logs say where each attempt ran
-    history = work / "results/smoke/logs/train_model/cifar10/resnet20/standard/seed0.log.history"
+    history = work / "results/smoke/logs/make_model/cifar10/resnet20/standard/seed0.log.history"
     assert re.match(r"=== \S+ on \S+, SLURM job \d+ ===", history.read_text())
     record = json.loads((work / targets["extracted"]).read_text())
     assert record["finished"] and record["device"] == "cpu (1 threads)"
@@ -113,7 +119,7 @@ def test_cancelled_training_is_retried_and_resumes_to_the_same_weights(cluster, 
     epochs = f"trainer.epochs={EPOCHS}"
     plan_overrides = [SEEDS, "jobs.train.threads=2"]
     plan = load_plan("smoke", train_overrides=[epochs], plan_overrides=plan_overrides)
-    metrics = plan.path("cifar10", Metrics("standard", 0))
+    metrics = plan.path("cifar10", Metrics(standard(0)))
     work = tmp_path / "work"
     work.mkdir()
     proc = snakemake(cluster, work, metrics, "--config", "scale=smoke",
@@ -123,7 +129,7 @@ def test_cancelled_training_is_retried_and_resumes_to_the_same_weights(cluster, 
     while _epochs(train_log) < 5:
         assert proc.poll() is None and time.monotonic() < deadline, output_of(work)[-3000:]
         time.sleep(0.5)
-    jobs = [j for j in cluster.squeue() if "rule_train_model" in j.comment]
+    jobs = [j for j in cluster.squeue() if "rule_make_standard_model" in j.comment]
     assert len(jobs) == 1, cluster.squeue()
     cancelled_at = _epochs(train_log)
     assert cancelled_at < EPOCHS - 5, "training ended before it could be cancelled"
@@ -137,7 +143,7 @@ def test_cancelled_training_is_retried_and_resumes_to_the_same_weights(cluster, 
     assert resumed and 1 <= int(resumed.group(1)) <= EPOCHS - 1, train_log.read_text()[-2000:]
     # the rule's log holds the last attempt; its history keeps both, the first one's end included
     log = work / "results" / Path(metrics).relative_to("results").parts[0]
-    log = log / "logs/train_model/cifar10/resnet20/standard/seed0.log"
+    log = log / "logs/make_model/cifar10/resnet20/standard/seed0.log"
     attempts = re.split(
         r"^=== .* ===$", log.with_name(log.name + ".history").read_text(), flags=re.M
     )
@@ -173,7 +179,7 @@ def _epochs(train_log: Path) -> int:
 
 
 def test_gpus_setting_sends_gpu_jobs_to_the_gpu_partition(cluster, tmp_path):
-    metrics = load_plan("smoke", plan_overrides=[SEEDS]).path("cifar10", Metrics("standard", 0))
+    metrics = load_plan("smoke", plan_overrides=[SEEDS]).path("cifar10", Metrics(standard(0)))
     work = tmp_path / "work"
     work.mkdir()
     proc = snakemake(cluster, work, metrics, "--config", "scale=smoke", "gpus=1")
@@ -181,9 +187,10 @@ def test_gpus_setting_sends_gpu_jobs_to_the_gpu_partition(cluster, tmp_path):
     out = output_of(work)
     assert proc.returncode == 0, out[-5000:]
     routed = dict((rule, p) for p, rule in re.findall(r"partition '(\w+)' for job (\w+)", out))
-    assert routed == {"prepare_data": "cpu", "train_model": "gpu"}
+    assert routed == {"prepare_data": "cpu", "make_standard_model": "gpu"}
     job = re.search(
-        r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: \S+rule_train_model", out
+        r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: \S+rule_make_standard_model",
+        out,
     )
     shown = cluster.run("scontrol", "show", "job", job.group(1), check=True).stdout
     assert "Partition=gpu" in shown and re.search(r"gres[/:]gpu[:=]1", shown), shown

@@ -7,6 +7,9 @@ from hand_made import POINTS, HandMade, context, tables
 import zest
 from experiments.studies import STUDIES, Predictions, Signature
 from experiments.studies.extraction import suspects_of
+from training.recipes import Model
+from training.recipes.extraction import Extraction, ExtractionMode
+from training.recipes.standard import standard
 
 # Three seeds give three independent pairs: verdicts warn that the paper uses >= 5.
 pytestmark = pytest.mark.filterwarnings("ignore::zest.ZestWarning")
@@ -17,22 +20,22 @@ def test_every_study_keeps_its_contract_and_reads_what_it_uses(name):
     study, ctx = STUDIES[name], context()
     read = set(study.reads(ctx))
 
-    def declared(kind, recipe, seed, epoch):
-        assert any(isinstance(a, kind) and (a.recipe, a.seed, a.epoch) == (recipe, seed, epoch)
-                   for a in read), (kind.__name__, recipe, seed, epoch)  # fmt: skip
+    def declared(kind, model, epoch):
+        assert any(isinstance(a, kind) and (a.model, a.epoch) == (model, epoch)
+                   for a in read), (kind.__name__, model, epoch)  # fmt: skip
 
     class Recording(HandMade):  # fails on anything the study did not declare
-        def signature(self, recipe, seed, epoch):
-            declared(Signature, recipe, seed, epoch)
-            return super().signature(recipe, seed, epoch)
+        def signature(self, model, epoch):
+            declared(Signature, model, epoch)
+            return super().signature(model, epoch)
 
-        def labels(self, recipe, seed, epoch):
-            declared(Predictions, recipe, seed, epoch)
-            return super().labels(recipe, seed, epoch)
+        def labels(self, model, epoch):
+            declared(Predictions, model, epoch)
+            return super().labels(model, epoch)
 
-        def test_scores(self, recipe, seed, epoch):
-            declared(Predictions, recipe, seed, epoch)
-            return super().test_scores(recipe, seed, epoch)
+        def test_scores(self, model, epoch):
+            declared(Predictions, model, epoch)
+            return super().test_scores(model, epoch)
 
     out = study.compute(Recording(), ctx)
     study.check(out)
@@ -48,7 +51,7 @@ def test_epochs_related_pairs_are_closer_than_unrelated_ones():
     baseline = cos[cos.relation == "baseline"]
     assert len(baseline) == 6 and np.isclose(baseline.relative.mean(), 1.0)
     h = HandMade()
-    expected = zest.distance(h.signature("standard", 0, 2), h.signature("standard", 0, 4),
+    expected = zest.distance(h.signature(standard(0), 2), h.signature(standard(0), 4),
                              metric="l2")  # fmt: skip
     row = table[(table.metric == "l2") & (table.relation == "related") & (table.t == 2)
                 & (table.k == 2) & (table.seed_a == 0)]  # fmt: skip
@@ -63,15 +66,15 @@ def test_refsize_uses_the_same_subsets_and_the_full_set_once():
     h = HandMade()
     row = full[(full.seed == 0) & (full.epoch_a == 2)]
     assert row.value.item() == pytest.approx(
-        zest.distance(h.signature("standard", 0, 2), h.signature("standard", 0, 4))
+        zest.distance(h.signature(standard(0), 2), h.signature(standard(0), 4))
     )
 
 
 def test_refsize_refuses_signatures_of_different_references():
     class Mixed(HandMade):
-        def signature(self, recipe, seed, epoch):
-            sig = super().signature(recipe, seed, epoch)
-            return zest.Signature(sig.weights, sig.offsets, f"ref{seed}")
+        def signature(self, model, epoch):
+            sig = super().signature(model, epoch)
+            return zest.Signature(sig.weights, sig.offsets, f"ref{model.seed}")
 
     with pytest.raises(zest.ReferenceMismatchError):
         STUDIES["refsize"].compute(Mixed(), context())
@@ -86,8 +89,8 @@ def test_agreement_counts_equal_labels():
     }
 
     class Labels(HandMade):
-        def labels(self, recipe, seed, epoch):
-            return np.array(labels[seed, epoch])
+        def labels(self, model, epoch):
+            return np.array(labels[model.seed, epoch])
 
     ctx = context(seeds=(0, 1), agreement=dict(multiples=[1]))
     table = STUDIES["agreement"].compute(Labels(), ctx)["distances"]
@@ -99,10 +102,11 @@ def test_agreement_counts_equal_labels():
 def test_suspect_identities_come_from_one_function():
     ctx = context(extraction=dict(seed_offset=7, modes=["outputs"]))
     (s,) = suspects_of(ctx, 2)
-    assert (s.kind, s.recipe, s.seed, s.epochs) == ("extract-outputs", "extract-outputs-from-seed2",
-                                                     9, (0, 2, 4))  # fmt: skip
+    assert s.model == Model(Extraction(ExtractionMode.outputs, victim=2), 9)
+    assert (s.kind, s.model.recipe.folder(), s.epochs) == (
+        "extract-outputs", "extract-outputs-from-seed2", (0, 2, 4))  # fmt: skip
     reads = STUDIES["extraction"].reads(ctx)
-    assert Signature("extract-outputs-from-seed2", 9, 4) in reads
+    assert Signature(s.model, 4) in reads
 
 
 @pytest.mark.parametrize("study", ["extraction", "unlearning"])

@@ -6,9 +6,10 @@ import pytest
 from hand_made import HandMadeReuse, reuse_settings, reuse_tables
 
 from experiments.studies import STUDIES, Context
-from experiments.studies.modelreuse import STEP_SETTINGS, Settings
+from experiments.studies.modelreuse import STEP_SETTINGS, Settings, detection_table
 from training.reuse.chain import parse
 from training.reuse.zoo import Zoo, list_models, positive_pairs, same_task_negatives
+from zest import detection
 
 MINI = dict(archs=["mbnet", "resnet20"], source="src5", datasets=["tgtA", "tgtB"],
             tune_ratios=[0.1, 0.5, 1.0], prune_ratios=[0.2, 0.5, 0.8])  # fmt: skip
@@ -48,6 +49,31 @@ def test_numbers_of_one_pair_follow_from_its_distances():
     assert bool(row.detected_closest) == (d < min(dn))
     suspect_ref = sum(inputs.zest(C.dataset, C, N, "l2") for N in negs) / len(negs)
     assert row.relative_suspect == pytest.approx(d / suspect_ref)
+
+
+def test_detection_is_zest_detection_of_positives_against_same_task_negatives():
+    tables = reuse_tables(reuse_settings(**MINI))
+    d, det = tables["distances"], tables["detection"]
+    tasks = list(dict.fromkeys(d.task))
+    assert list(dict.fromkeys(det.task)) == [*tasks, "Overall"]
+    assert len(det) == 3 * (len(tasks) + 1)  # zest cosine, zest l2, modeldiff (ddv)
+    for r in det.itertuples():
+        rows = d[(d.method == r.method) & (d.metric == r.metric)]
+        rows = rows if r.task == "Overall" else rows[rows.task == r.task]
+        pos = rows.loc[rows.role == "positive", "distance"].to_numpy()
+        neg = rows.loc[(rows.role == "negative") & rows.same_task, "distance"].to_numpy()
+        assert (r.n_positive, r.n_negative) == (len(pos), len(neg))
+        assert r.auc == detection.roc_auc(pos, neg)
+        assert r.tpr_at_5fpr == 100 * detection.tpr_at_fpr(pos, neg, max_fpr=0.05)
+    overall = det[det.task == "Overall"].set_index("method")
+    assert overall.loc["modeldiff", "n_negative"] == 144 * 20  # its references of the same task
+
+
+def test_detection_without_negatives_or_rows():
+    d = reuse_tables()["distances"]
+    det = detection_table(d[d.role == "positive"])
+    assert (det.n_negative == 0).all() and det.auc.isna().all() and det.tpr_at_5fpr.isna().all()
+    assert detection_table(d.iloc[0:0]).empty
 
 
 def test_the_reference_rule_is_a_setting():
@@ -183,9 +209,10 @@ def test_alignment_when_needed_aligns_only_across_label_spaces():
     assert alignment("when_needed", child, steal) is None
     assert alignment("greedy", child, steal) == "greedy"
     assert alignment("hungarian", root, child) == "hungarian"
+    assert alignment("none", root, child) is None  # the Zest apps' own value
     s = Settings()
-    s.zest.align = "none"
-    assert any("zest.align" in p for p in STUDIES["modelreuse"].problems(s))
+    s.zest.distance.align = "sideways"
+    assert any("zest.distance.align" in p for p in STUDIES["modelreuse"].problems(s))
 
 
 def test_the_app_runs_every_step_the_study_names():

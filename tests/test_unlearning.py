@@ -20,7 +20,7 @@ from training.checkpoint import load_model
 from training.data import Split, load_dataset
 from training.loop import train
 from training.recipes.amnesiac import read_amnesiac, window_updates
-from training.recipes.unlearning import amnesiac_unlearn, forget_set_accuracy
+from training.recipes.unlearn_amnesiac import amnesiac_unlearn, forget_set_accuracy
 from training.rundir import RunFolder
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
@@ -80,11 +80,11 @@ def _log_every_step(monkeypatch) -> list[dict[str, torch.Tensor]]:
 
 def test_amnesiac_records_exactly_the_forget_batch_updates(data_root, tmp_path, monkeypatch):
     n, batch, epochs = 8, 8, 2  # 25 steps per epoch, ~28 % of them hold a forget point
-    common = ("trainer.batch_size=8", f"unlearning.forget_points={n}")
+    common = ("trainer.batch_size=8",)
     deltas = _log_every_step(monkeypatch)
     train(_cfg(data_root, tmp_path / "plain", *common))  # no recording: the reference updates
     monkeypatch.undo()
-    record = train(_cfg(data_root, tmp_path / "rec", *common, "unlearning.record=true"))
+    record = train(_cfg(data_root, tmp_path / "rec", *common, f"record.forget_points={n}"))
     for e in range(epochs + 1):  # recording leaves training as it is (bitwise, one machine)
         f = f"epoch{e}.safetensors"
         assert _same(tmp_path / "plain" / f, tmp_path / "rec" / f)
@@ -126,7 +126,7 @@ def test_amnesiac_records_exactly_the_forget_batch_updates(data_root, tmp_path, 
 
 def test_all_batches_forgotten_gives_back_the_initialization(data_root, tmp_path):
     out = tmp_path / "rec"
-    train(_cfg(data_root, out, f"unlearning.forget_points={N_TRAIN}", "unlearning.record=true"))
+    train(_cfg(data_root, out, f"record.forget_points={N_TRAIN}"))
     meta, _ = read_amnesiac(out / "amnesiac.safetensors")
     assert meta["fraction"] == 1.0
     unlearned, original, _, _ = amnesiac_unlearn(out, "all")
@@ -138,8 +138,7 @@ def test_all_batches_forgotten_gives_back_the_initialization(data_root, tmp_path
 
 
 def test_recording_run_resumes_bitwise(data_root, tmp_path, monkeypatch):
-    args = ("trainer.epochs=3", "unlearning.forget_points=16", "unlearning.record=true")
-    args += ("unlearning.keep_last=1",)
+    args = ("trainer.epochs=3", "record.forget_points=16", "record.keep_last=1")
     train(_cfg(data_root, tmp_path / "whole", *args))
     real_end = RunFolder.end_epoch
 
@@ -172,10 +171,10 @@ def test_recording_run_resumes_bitwise(data_root, tmp_path, monkeypatch):
 
 
 def test_exact_unlearning_never_sees_the_forget_set(data_root, tmp_path, monkeypatch):
-    args = ("unlearning.forget_points=16", "unlearning.exclude_forget=true")
+    args = ("recipe=unlearn_exact", "recipe.forget_points=16")
     record = train(_cfg(data_root, tmp_path / "a", *args))
     assert record["train_points"] == N_TRAIN - 16 and record["forget_points"] == 16
-    assert record["config"]["unlearning"]["exclude_forget"] is True
+    assert record["config"]["recipe"] == {"name": "unlearn_exact", "forget_points": 16}
     assert all("forget_accuracy" in h for h in record["history"])
     real = training.loop.load_dataset
 
@@ -202,9 +201,10 @@ def test_exact_unlearning_never_sees_the_forget_set(data_root, tmp_path, monkeyp
 
 def test_unlearning_settings_are_checked(data_root, tmp_path):
     for bad in (
-        ("unlearning.record=true", "unlearning.exclude_forget=true"),
-        ("unlearning.record=true", "unlearning.keep_last=0"),
-        ("unlearning.record=true", "unlearning.forget_points=0"),
+        ("recipe=unlearn_exact", "record.forget_points=16"),
+        ("record.forget_points=16", "record.keep_last=0"),
+        ("record.forget_points=0",),
+        ("recipe=unlearn_exact", "recipe.forget_points=0"),
     ):
         with pytest.raises(ValueError):
             train(_cfg(data_root, tmp_path / "x", *bad))
@@ -213,7 +213,7 @@ def test_unlearning_settings_are_checked(data_root, tmp_path):
 
 def test_unlearn_app_writes_a_checkpoint_and_its_accuracies(data_root, tmp_path):
     run = tmp_path / "orig"
-    train(_cfg(data_root, run, "unlearning.forget_points=16", "unlearning.record=true"))
+    train(_cfg(data_root, run, "record.forget_points=16"))
     out = tmp_path / "amnesiac" / "epoch2.safetensors"
     cfg = _cfg(
         data_root, None, f"model_dir={run}", f"out={out}", "repair_epochs=1", "threads=1",

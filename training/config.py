@@ -27,17 +27,15 @@ __all__ = [
     "DatasetConfig",
     "DatasetFiles",
     "DatasetInput",
-    "ExtractionConfig",
-    "ExtractionMode",
     "ModelConfig",
     "OptimizerConfig",
     "OptimizerName",
+    "RecordConfig",
     "RunRecord",
     "SchedulerConfig",
     "SchedulerName",
     "TrainConfig",
     "TrainerConfig",
-    "UnlearningConfig",
     "register_schema",
     "trainer_problems",
 ]
@@ -141,39 +139,17 @@ class TrainerConfig:
     grad_clip_norm: float | None = None  # clip the global gradient norm; null = off
 
 
-class ExtractionMode(Enum):
-    labels = "labels"  # the victim's argmax labels, cross-entropy (the paper's text)
-    outputs = "outputs"  # the victim's logits, mean-squared error (the authors' code)
-
-
 @dataclass
-class ExtractionConfig:
-    """Model extraction (paper section 5.2; see training.extraction).
+class RecordConfig:
+    """What a run records besides its checkpoints, for amnesiac unlearning (paper section 5.3;
+    training.recipes.amnesiac): with `forget_points` set, the parameter updates of every step whose
+    batch holds one of the first `forget_points` training points go to
+    `out_dir/amnesiac.safetensors`, history entries get `forget_accuracy` and the record
+    `forget_points` and `train_points`. Off (null) for ordinary training; on, it joins the run's
+    identity. The pipeline turns it on for the originals of `unlearn_amnesiac` models."""
 
-    Train on what the victim returns for the (unlabeled) training inputs, not on the true labels.
-    Joins the run's identity when `victim` is set.
-    """
-
-    victim: str | None = None  # the victim's checkpoint (.safetensors); null = ordinary training
-    mode: ExtractionMode = ExtractionMode.labels
-
-
-@dataclass
-class UnlearningConfig:
-    """Machine unlearning (paper section 5.3; see training.amnesiac and training.unlearning).
-
-    The forget set is the first `forget_points` training points in canonical order (also the
-    reference set of the Zest study). Both switches are off for ordinary training; either one joins
-    the run's identity, and then history entries get `forget_accuracy`.
-    """
-
-    forget_points: int = 128
-    # exact unlearning: train without the forget set (retrain from scratch)
-    exclude_forget: bool = False
-    # amnesiac unlearning: write out_dir/amnesiac.safetensors (the forget batches' update sums)
-    record: bool = False
-    # epochs whose own update sums are kept; null = all (older ones are summed up)
-    keep_last: int | None = None
+    forget_points: int | None = None
+    keep_last: int | None = None  # epochs whose own update sums are kept; null = every epoch
 
 
 @dataclass
@@ -182,7 +158,7 @@ class TrainConfig(Compute, DatasetInput):
     come from the shared pieces."""
 
     model: ModelConfig = field(default_factory=ModelConfig)  # the `model` group
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)  # the `trainer` group (recipe)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)  # the `trainer` group (schedule)
     seed: int = 0  # fixes initialization, data order and augmentation
     out_dir: str = MISSING  # the run's folder: checkpoints, metrics.json, resume.pt and .hydra/
     # Epochs to checkpoint as out_dir/epoch{E}.safetensors: null or "all" = every epoch; an int
@@ -193,8 +169,17 @@ class TrainConfig(Compute, DatasetInput):
     # CUDA: deterministic cuDNN and torch.use_deterministic_algorithms (warn-only); CPU runs are
     # deterministic anyway.
     deterministic: bool = True
-    extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
-    unlearning: UnlearningConfig = field(default_factory=UnlearningConfig)
+    # How the model is made: the `recipe` group, conf/train.yaml picks `standard`; each option
+    # is a recipe's settings dataclass (training/recipes/, e.g. recipe=extraction recipe.mode=...)
+    recipe: Any = MISSING
+    # role -> the checkpoint of a model this one is made from or queries (the recipe's parents,
+    # e.g. parents={victim:path/epoch200.safetensors}); the pipeline writes them
+    parents: dict[str, str] = field(default_factory=dict)
+    record: RecordConfig = field(default_factory=RecordConfig)
+    # out_dir holds a run of another configuration: delete its files and train this one (the
+    # pipeline's jobs, whose folders Snakemake owns and reruns when a setting changed), instead
+    # of refusing (the default: nothing is overwritten by hand)
+    replace_stale: bool = False
 
 
 def register_schema() -> None:
@@ -235,3 +220,8 @@ def trainer_problems(t: TrainerConfig) -> list[str]:
          f"trainer.grad_clip_norm must be null or > 0, got {t.grad_clip_norm}"),
     ]  # fmt: skip
     return [message for ok, message in checks if not ok]
+
+
+# Last: the recipes' modules import the pieces above; importing them registers the options of the
+# `recipe` group (training.recipes), which conf/train.yaml's defaults list needs.
+import training.recipes  # noqa: E402,F401

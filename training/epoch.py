@@ -1,7 +1,7 @@
 """One epoch of training or evaluation, and what it needs: optimizer, scheduler, model inputs.
 
 Shared by the training loop (training.loop) and the recipes that train further
-(training.recipes.unlearning's repair). Nothing here draws random numbers except through the
+(training.recipes.unlearn_amnesiac's repair). Nothing here draws random numbers except through the
 generator it is given, so an epoch is bitwise reproducible on the CPU.
 """
 

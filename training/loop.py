@@ -45,7 +45,7 @@ from training.epoch import (
 )  # fmt: skip
 from training.models import DOMAINS, build_model, check_model_options
 from training.recipes.amnesiac import AmnesiacRecorder
-from training.recipes.variants import check_variant, training_job, variant_identity
+from training.recipes.base import TrainingJob, forget_split
 from training.rundir import RunExistsError, RunFolder, checkpoint_epochs, jsonable
 
 __all__ = ["RunExistsError", "as_train_config", "train"]
@@ -98,27 +98,76 @@ def train(cfg: TrainConfig | DictConfig | dict) -> dict[str, Any]:
     _check_out_dir(out_dir)
     save_epochs = checkpoint_epochs(cfg.save_epochs, epochs)
     check_model_options(cfg.model.arch, cfg.model.kwargs)
-    check_variant(cfg)
+    _check_recipe(cfg)
     known = DATASETS.get(cfg.dataset.name)  # the registry's entry (None: not a known dataset)
     _check_domain(cfg.model.arch, known.domain if known else None)
     with runlock.hold(out_dir):  # a second writer of out_dir fails here, at once
         return _train(cfg, save_epochs)
 
 
+def _check_recipe(cfg: TrainConfig) -> None:
+    """The recipe's settings and parents, and the recording's, before any data is loaded."""
+    cfg.recipe.check(cfg)
+    r = cfg.record
+    for key, value in (("forget_points", r.forget_points), ("keep_last", r.keep_last)):
+        if value is not None and value < 1:
+            raise SettingsError(f"record.{key} must be null or >= 1, got {value}")
+
+
+def _identity(cfg: TrainConfig) -> dict[str, Any]:
+    """The settings that define the run: data, model, schedule, seed and, beyond standard
+    training, the recipe, its parents and what it records."""
+    parts = {"dataset": cfg.dataset, "model": cfg.model, "trainer": cfg.trainer}
+    identity = {k: dataclasses.asdict(v) for k, v in parts.items()} | {"seed": cfg.seed}
+    if cfg.recipe.name != "standard":
+        identity["recipe"] = {"name": cfg.recipe.name, **cfg.recipe.fields()}
+    if cfg.parents:
+        identity["parents"] = dict(cfg.parents)
+    if cfg.record.forget_points is not None:
+        identity["record"] = dataclasses.asdict(cfg.record)
+    return jsonable(identity)
+
+
+def _existing(cfg: TrainConfig, identity: dict, save_epochs: list[int]) -> tuple:
+    """(finished record, resume state) of out_dir's run of this configuration (None each when
+    absent). A run of another configuration, or one without a checkpoint this run must save, is
+    refused (RunExistsError), or deleted first with `replace_stale` (the pipeline's jobs)."""
+    out_dir = Path(cfg.out_dir)
+    try:
+        finished = RunFolder.finished_run(out_dir, identity)
+        resume = None if finished is not None else RunFolder.resume_state(out_dir, identity)
+        done = finished["completed_epochs"] if finished else resume["epoch"] if resume else -1
+        RunFolder.check_checkpoints(out_dir, [e for e in save_epochs if e <= done])
+    except RunExistsError as err:
+        if not cfg.replace_stale:
+            raise
+        log.warning("%s; replace_stale=true: deleting that run and training this one", err)
+        RunFolder.clear(out_dir)
+        return None, None
+    return finished, resume
+
+
+def _training_job(cfg: TrainConfig, bundle, device) -> TrainingJob:
+    """The recipe's job; a recording run also measures its forget set each epoch."""
+    job = cfg.recipe.training_job(cfg, bundle, device)
+    n = cfg.record.forget_points
+    if n is not None:
+        job.evals["forget_accuracy"] = forget_split(bundle, n)
+        job.info |= {"forget_points": n, "train_points": len(job.split)}
+    return job
+
+
 def _train(cfg: TrainConfig, save_epochs: list[int]) -> dict[str, Any]:
     """`train` once the settings are checked and out_dir is locked."""
     out_dir, epochs = Path(cfg.out_dir), cfg.trainer.epochs
-    parts = {"dataset": cfg.dataset, "model": cfg.model, "trainer": cfg.trainer}
-    identity = jsonable({k: dataclasses.asdict(v) for k, v in parts.items()} | {"seed": cfg.seed})
-    identity |= jsonable(variant_identity(cfg))  # extraction / unlearning (recipes.variants)
-    finished = RunFolder.finished_run(out_dir, identity)
+    identity = _identity(cfg)
+    finished, resume = _existing(cfg, identity, save_epochs)
     if finished is not None:
         log.warning(
             "%s already holds a finished run (epoch %d, test accuracy %.4f): nothing to do.",
             out_dir, finished["completed_epochs"], finished["test_accuracy"],
         )  # fmt: skip
         return finished
-    resume = RunFolder.resume_state(out_dir, identity)
 
     threads, device = set_threads(cfg.threads), _pick_device(cfg)
     bundle = load_dataset(
@@ -126,22 +175,16 @@ def _train(cfg: TrainConfig, save_epochs: list[int]) -> dict[str, Any]:
         **cfg.dataset.options,
     )  # fmt: skip
     kwargs = _model_kwargs(cfg, bundle)
-    torch.manual_seed(cfg.seed)  # fixes the initialization
-    model = build_model(cfg.model.arch, bundle.num_classes, **kwargs).to(device)
-    if bundle.domain == "image":  # convolution weights in the layout of the batches
-        model = model.to(memory_format=image_layout(device))
-    optimizer = make_optimizer(cfg.trainer, model)
-    scheduler = make_scheduler(cfg.trainer, optimizer)
+    model, optimizer, scheduler = _model_and_optimizer(cfg, bundle, kwargs, device)
     prepare = input_preparer(bundle, cfg.trainer, device)
     meta = _checkpoint_meta(cfg, bundle, kwargs)
     info = {"dataset": bundle.name, "arch": cfg.model.arch, "seed": cfg.seed, "epochs": epochs}
     info |= {"device": describe_device(device), "threads": threads}
     info |= {"versions": package_versions(), "git": git_commit()}
-    job = training_job(cfg, bundle, device, cfg.trainer.eval_batch_size)
-    info |= jsonable(job.info)
-    folder = RunFolder(out_dir, identity, save_epochs, info)
-    u = cfg.unlearning
-    recorder = AmnesiacRecorder(model, u.forget_points, out_dir, u.keep_last) if u.record else None
+    job = _training_job(cfg, bundle, device)
+    folder = RunFolder(out_dir, identity, save_epochs, info | jsonable(job.info))
+    n, keep = cfg.record.forget_points, cfg.record.keep_last
+    recorder = AmnesiacRecorder(model, n, out_dir, keep) if n is not None else None
 
     def finish_epoch(epoch: int, start: float, lr: float | None, train_stats: tuple) -> None:
         test_loss, test_acc = evaluate(model, bundle.test, prepare, cfg.trainer.eval_batch_size)
@@ -174,6 +217,16 @@ def _train(cfg: TrainConfig, save_epochs: list[int]) -> dict[str, Any]:
     if not (out_dir / f"epoch{epochs}.safetensors").is_file():  # resumed at the end, file lost
         save_model(out_dir / f"epoch{epochs}.safetensors", model, meta | {"epoch": epochs})
     return folder.record
+
+
+def _model_and_optimizer(cfg: TrainConfig, bundle, kwargs: dict, device: torch.device) -> tuple:
+    """The model (initialized from `cfg.seed`), its optimizer and its scheduler."""
+    torch.manual_seed(cfg.seed)  # fixes the initialization
+    model = build_model(cfg.model.arch, bundle.num_classes, **kwargs).to(device)
+    if bundle.domain == "image":  # convolution weights in the layout of the batches
+        model = model.to(memory_format=image_layout(device))
+    optimizer = make_optimizer(cfg.trainer, model)
+    return model, optimizer, make_scheduler(cfg.trainer, optimizer)
 
 
 def _pick_device(cfg: TrainConfig) -> torch.device:

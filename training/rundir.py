@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ __all__ = ["METRICS", "RESUME", "RunExistsError", "RunFolder", "checkpoint_epoch
 
 log = logging.getLogger("training.loop")
 METRICS, RESUME = "metrics.json", "resume.pt"
+# A run's own files (RunFolder.clear): its record, resume state, checkpoints, updates, log
+_OWN_FILES = re.compile(r"metrics\.json|resume\.pt|epoch\d+\.safetensors|amnesiac\.safetensors|"
+                        r"train\.log")  # fmt: skip
 
 
 class RunExistsError(UserError, RuntimeError):
@@ -103,6 +107,29 @@ class RunFolder:
             )
         final = Path(out_dir) / f"epoch{doc.get('completed_epochs')}.safetensors"
         return doc if doc.get("finished") and final.is_file() else None
+
+    @staticmethod
+    def check_checkpoints(out_dir: Path, epochs: list[int]) -> None:
+        """Refuse a run that lacks the checkpoint of an epoch it has passed and must save (asked
+        for after it ran: only training it again gives it back).
+
+        Raises:
+            RunExistsError: naming the missing epochs.
+        """
+        missing = [e for e in epochs if not (Path(out_dir) / f"epoch{e}.safetensors").is_file()]
+        if missing:
+            raise RunExistsError(
+                f"{out_dir} holds a run without the checkpoints of epochs {missing}, which this "
+                "run must save: use another out_dir, or delete that run to train it again"
+            )
+
+    @staticmethod
+    def clear(out_dir: Path) -> None:
+        """Delete a run's own files from `out_dir` (its lock and `.hydra/` record stay: the
+        lock is held by this process, the record is written again when the run starts)."""
+        for path in Path(out_dir).iterdir():
+            if path.is_file() and _OWN_FILES.fullmatch(path.name):
+                path.unlink()
 
     @staticmethod
     def resume_state(out_dir: Path, identity: dict) -> dict[str, Any] | None:

@@ -11,7 +11,8 @@ from itertools import permutations
 
 import pandas as pd
 
-from experiments.studies.base import STANDARD, Context, Inputs, Predictions, Study, agreement
+from experiments.studies.base import Context, Inputs, Predictions, Study, agreement
+from training.recipes.standard import standard
 
 COLUMNS = ("dataset", "relation", "seed_a", "epoch_a", "seed_b", "epoch_b", "num_points",
            "agreement")  # fmt: skip
@@ -25,7 +26,7 @@ class Settings:
 
 
 def num_points(ctx: Context) -> list[int]:
-    return [m * ctx.num_reference for m in ctx.of("agreement").multiples]
+    return [m * ctx.num_points for m in ctx.of("agreement").multiples]
 
 
 def problems(s: Settings) -> list[str]:
@@ -37,12 +38,12 @@ def problems(s: Settings) -> list[str]:
 def reads(ctx: Context) -> list[Predictions]:
     points = max(num_points(ctx))
     epochs = sorted({ctx.at(ctx.of("agreement").pair_at), ctx.final_epoch})
-    return [Predictions(STANDARD, s, e, points) for s in ctx.seeds for e in epochs]
+    return [Predictions(standard(s), e, points) for s in ctx.seeds for e in epochs]
 
 
 def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
     T, early = ctx.final_epoch, ctx.at(ctx.of("agreement").pair_at)
-    labels = lambda seed, epoch, n: inputs.labels(STANDARD, seed, epoch)[:n]  # noqa: E731
+    labels = lambda seed, epoch, n: inputs.labels(standard(seed), epoch)[:n]  # noqa: E731
     rows = []
 
     def add(relation, sa, ea, sb, eb, n):

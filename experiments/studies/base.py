@@ -15,39 +15,39 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from omegaconf import OmegaConf
 
 import zest
-
-STANDARD = "standard"  # the recipe folder of the reference and unrelated models
+from core.errors import SettingsError
+from training.recipes import Model
 
 
 # --- artifacts: what a study reads (paths: experiments.studies.layout) ---------------------------
-@dataclass(frozen=True, order=True)
+# A model is named by its recipe and seed (training.recipes: `standard(seed)`, `Model(Extraction(
+# mode, victim), seed)`, ...), never by a folder string.
+@dataclass(frozen=True)
 class Signature:
     """The signature of one checkpoint on the study's reference set."""
 
-    recipe: str
-    seed: int
+    model: Model
     epoch: int
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Predictions:
     """One checkpoint's outputs: argmax labels on the first `train_points` training points and its
     scores (logits) on the whole test split."""
 
-    recipe: str
-    seed: int
+    model: Model
     epoch: int
     train_points: int = 0
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Metrics:
     """A training run's record (`metrics.json`: accuracies per epoch)."""
 
-    recipe: str
-    seed: int
+    model: Model
 
 
 Artifact = Signature | Predictions | Metrics
@@ -56,13 +56,13 @@ Artifact = Signature | Predictions | Metrics
 class Inputs(Protocol):
     """The artifacts of one dataset, loaded (experiments.compute_distances builds it from files)."""
 
-    def signature(self, recipe: str, seed: int, epoch: int) -> zest.Signature: ...
+    def signature(self, model: Model, epoch: int) -> zest.Signature: ...
 
-    def labels(self, recipe: str, seed: int, epoch: int) -> np.ndarray: ...
+    def labels(self, model: Model, epoch: int) -> np.ndarray: ...
 
-    def test_scores(self, recipe: str, seed: int, epoch: int) -> np.ndarray: ...
+    def test_scores(self, model: Model, epoch: int) -> np.ndarray: ...
 
-    def metrics(self, recipe: str, seed: int) -> dict: ...
+    def metrics(self, model: Model) -> dict: ...
 
 
 # --- what a study knows of the run ---------------------------------------------------------------
@@ -77,7 +77,7 @@ class Context:
     dataset: str
     seeds: tuple[int, ...]
     final_epoch: int
-    num_reference: int
+    num_points: int  # N, the reference points (`reference.num_points`)
     settings: Mapping[str, Any] = field(default_factory=dict)
     metrics: tuple[str, ...] = ("cosine", "l1", "l2")
     align: str | None = "greedy"
@@ -95,6 +95,49 @@ class Context:
         """Epochs 0, every, 2 every, ..., and T."""
         T = self.final_epoch
         return sorted(set(range(0, T + 1, every)) | {T})
+
+
+def study_settings(name: str, given: Any, schema: type) -> Any:
+    """Study `name`'s typed settings (`schema`) from a plain mapping or an instance of it
+    (unknown keys and wrong types refused)."""
+    if isinstance(given, schema):
+        return given
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), given or {}))
+    except Exception as err:  # omegaconf raises several types, all meaning "invalid"
+        raise SettingsError(f"settings.{name}: {err}") from None
+
+
+def make_context(
+    dataset: str, seeds, final_epoch: int, num_points: int, settings: Mapping[str, Any],
+    schemas: Mapping[str, type], distance: Any = None,
+) -> Context:  # fmt: skip
+    """The one constructor of a `Context`, used by the plan (from its spec) and by the app (from
+    its command line, which the plan wrote): seeds checked, each study's settings typed.
+
+    Args:
+        settings: study name -> its settings, a dataclass instance or a plain mapping.
+        schemas: study name -> its settings dataclass (the registry's; `settings` may name only
+            these).
+        distance: the `distance` section of the Zest apps (metrics, align, n_bootstrap); None:
+            the defaults (the plan reads no distance).
+
+    Raises:
+        SettingsError: fewer than 2 or repeated seeds, unknown studies or invalid settings.
+    """
+    unknown = sorted(set(settings) - set(schemas))
+    if unknown:
+        raise SettingsError(f"settings for unknown studies {unknown}: one of {', '.join(schemas)}")
+    seeds = tuple(int(s) for s in seeds)
+    if len(set(seeds)) != len(seeds) or len(seeds) < 2:
+        raise SettingsError(f"seeds must be >= 2 distinct seeds, got {list(seeds)}")
+    typed = {n: study_settings(n, given, schemas[n]) for n, given in settings.items()}
+    extra = {}
+    if distance is not None:
+        extra = dict(metrics=tuple(distance.metrics), n_bootstrap=int(distance.n_bootstrap),
+                     align=None if distance.align == "none" else distance.align)  # fmt: skip
+    return Context(dataset=dataset, seeds=seeds, final_epoch=int(final_epoch),
+                   num_points=int(num_points), settings=typed, **extra)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ import pandas as pd
 
 from core.datasets import datasets_of_domain
 from experiments.studies import extraction
-from experiments.studies.base import STANDARD, Context, Inputs, Predictions, Study
+from experiments.studies.base import Context, Inputs, Predictions, Study
+from training.recipes.standard import standard
 
 COLUMNS = ("dataset", "relation", "kind", "seed_a", "epoch_a", "seed_b", "epoch_b", "num_points",
            "agreement_near_boundary", "agreement_test")  # fmt: skip
@@ -37,20 +38,18 @@ def problems(s: Settings) -> list[str]:
 def pairs(ctx: Context) -> list[tuple[str, str, Predictions, Predictions]]:
     """(relation, kind, a, b) of every pair compared."""
     T, early = ctx.final_epoch, ctx.at(ctx.of("boundary").pair_at)
-    model = lambda recipe, seed, epoch: Predictions(recipe, seed, epoch)  # noqa: E731
-    out = [("related", STANDARD, model(STANDARD, s, early), model(STANDARD, s, T))
-           for s in ctx.seeds]  # fmt: skip
-    out += [("unrelated", STANDARD, model(STANDARD, a, T), model(STANDARD, b, T))
+    std = lambda seed, epoch: Predictions(standard(seed), epoch)  # noqa: E731
+    out = [("related", "standard", std(s, early), std(s, T)) for s in ctx.seeds]
+    out += [("unrelated", "standard", std(a, T), std(b, T))
             for a, b in permutations(ctx.seeds, 2) if a < b]  # fmt: skip
     for v in ctx.seeds:
         for s in extraction.suspects_of(ctx, v):
-            out.append(("extracted", s.kind, model(STANDARD, v, T),
-                        model(s.recipe, s.seed, max(s.epochs))))  # fmt: skip
+            out.append(("extracted", s.kind, std(v, T), Predictions(s.model, max(s.epochs))))
     return out
 
 
 def reads(ctx: Context) -> list[Predictions]:
-    return sorted({m for _, _, a, b in pairs(ctx) for m in (a, b)})
+    return list(dict.fromkeys(m for _, _, a, b in pairs(ctx) for m in (a, b)))
 
 
 def near_boundary(
@@ -70,10 +69,10 @@ def near_boundary(
 def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
     n, rows = ctx.of("boundary").num_points, []
     for relation, kind, a, b in pairs(ctx):
-        sa = inputs.test_scores(a.recipe, a.seed, a.epoch)
-        near, overall = near_boundary(sa, inputs.test_scores(b.recipe, b.seed, b.epoch), n)
-        rows.append(dict(dataset=ctx.dataset, relation=relation, kind=kind, seed_a=a.seed,
-                         epoch_a=a.epoch, seed_b=b.seed, epoch_b=b.epoch,
+        sa = inputs.test_scores(a.model, a.epoch)
+        near, overall = near_boundary(sa, inputs.test_scores(b.model, b.epoch), n)
+        rows.append(dict(dataset=ctx.dataset, relation=relation, kind=kind, seed_a=a.model.seed,
+                         epoch_a=a.epoch, seed_b=b.model.seed, epoch_b=b.epoch,
                          num_points=min(n, len(sa)), agreement_near_boundary=near,
                          agreement_test=overall))  # fmt: skip
     return {"distances": pd.DataFrame(rows, columns=list(COLUMNS))}

@@ -14,15 +14,8 @@ from itertools import permutations
 
 import pandas as pd
 
-from experiments.studies.base import (
-    STANDARD,
-    Context,
-    Inputs,
-    Signature,
-    Study,
-    distances,
-    relative,
-)
+from experiments.studies.base import Context, Inputs, Signature, Study, distances, relative
+from training.recipes.standard import standard
 
 COLUMNS = ("dataset", "metric", "relation", "seed_a", "epoch_a", "seed_b", "epoch_b", "t", "k",
            "value", "relative")  # fmt: skip
@@ -60,11 +53,11 @@ def problems(s: Settings) -> list[str]:
 def reads(ctx: Context) -> list[Signature]:
     related, unrelated = pairs(ctx)
     epochs = {e for t, u, _ in related for e in (t, u)} | set(unrelated)
-    return [Signature(STANDARD, s, e) for s in ctx.seeds for e in sorted(epochs)]
+    return [Signature(standard(s), e) for s in ctx.seeds for e in sorted(epochs)]
 
 
 def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
-    load = lambda seed, epoch: inputs.signature(STANDARD, seed, epoch)  # noqa: E731
+    load = lambda seed, epoch: inputs.signature(standard(seed), epoch)  # noqa: E731
     related, unrelated = pairs(ctx)
     rows = []
 

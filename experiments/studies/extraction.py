@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from core.datasets import datasets_of_domain
 from experiments.studies import suspects
 from experiments.studies.base import Context
+from training.recipes import Model
+from training.recipes.extraction import Extraction, ExtractionMode
 
-MODES = ("labels", "outputs")
+MODES = tuple(m.value for m in ExtractionMode)
 
 
 @dataclass
@@ -24,16 +26,11 @@ class Settings:
     seed_offset: int = 100  # the adversary's own seed: victim seed + offset
 
 
-def recipe(mode: str, victim: int) -> str:
-    """The folder of the copies of `victim` made in `mode` (training.train's extraction.* settings)."""
-    return f"extract-{mode}-from-seed{victim}"
-
-
 def suspects_of(ctx: Context, victim: int) -> list[suspects.Suspect]:
     s = ctx.of("extraction")
     grid = tuple(ctx.grid(ctx.of("epochs").every))
-    return [suspects.Suspect(f"extract-{m}", recipe(m, victim), victim + s.seed_offset, grid)
-            for m in s.modes]  # fmt: skip
+    return [suspects.Suspect(Model(Extraction(ExtractionMode(m), victim), victim + s.seed_offset),
+                             grid) for m in s.modes]  # fmt: skip
 
 
 def problems(s: Settings) -> list[str]:

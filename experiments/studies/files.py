@@ -12,6 +12,7 @@ import zest
 from core.errors import SettingsError
 from experiments.studies.base import Metrics, Predictions, Signature
 from experiments.studies.layout import artifact_path
+from training.recipes import Model
 
 
 class Files:
@@ -30,32 +31,32 @@ class Files:
         return path
 
     @functools.cache  # noqa: B019  (one Files per job; signatures are read once each)
-    def signature(self, recipe: str, seed: int, epoch: int) -> zest.Signature:
-        return zest.Signature.load(self._path(Signature(recipe, seed, epoch)))
+    def signature(self, model: Model, epoch: int) -> zest.Signature:
+        return zest.Signature.load(self._path(Signature(model, epoch)))
 
     @functools.cache  # noqa: B019
-    def _predictions(self, recipe: str, seed: int) -> dict[str, dict[int, np.ndarray]]:
-        with np.load(self._path(Predictions(recipe, seed, 0))) as data:
+    def _predictions(self, model: Model) -> dict[str, dict[int, np.ndarray]]:
+        with np.load(self._path(Predictions(model, 0))) as data:
             epochs = data["epochs"].tolist()
             return {key: dict(zip(epochs, data[key], strict=True))
                     for key in ("labels", "test_scores") if key in data}  # fmt: skip
 
-    def _epoch(self, recipe: str, seed: int, epoch: int, key: str) -> np.ndarray:
-        found = self._predictions(recipe, seed).get(key, {})
+    def _epoch(self, model: Model, epoch: int, key: str) -> np.ndarray:
+        found = self._predictions(model).get(key, {})
         if epoch not in found:
-            path = artifact_path(Predictions(recipe, seed, epoch), **self.where)
+            path = artifact_path(Predictions(model, epoch), **self.where)
             raise SettingsError(f"{path} has no {key} of epoch {epoch}: predict it again")
         return found[epoch]
 
-    def labels(self, recipe: str, seed: int, epoch: int) -> np.ndarray:
-        return self._epoch(recipe, seed, epoch, "labels")
+    def labels(self, model: Model, epoch: int) -> np.ndarray:
+        return self._epoch(model, epoch, "labels")
 
-    def test_scores(self, recipe: str, seed: int, epoch: int) -> np.ndarray:
-        return self._epoch(recipe, seed, epoch, "test_scores")
+    def test_scores(self, model: Model, epoch: int) -> np.ndarray:
+        return self._epoch(model, epoch, "test_scores")
 
     @functools.cache  # noqa: B019
-    def metrics(self, recipe: str, seed: int) -> dict:
-        path = self._path(Metrics(recipe, seed))
+    def metrics(self, model: Model) -> dict:
+        path = self._path(Metrics(model))
         try:
             return json.loads(path.read_text())
         except json.JSONDecodeError as err:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from experiments.studies.base import Artifact, Metrics, Predictions, Signature
 
-RUN = "{dataset}/{arch}/{recipe}/seed{seed}"  # one training run
+DATA_SUMMARY = "{models_root}/data/{dataset}.json"  # what prepare_data found or wrote
+REFERENCE = "{root}/reference/{dataset}/{refset}/reference.npz"
+RUN = "{dataset}/{arch}/{recipe}/seed{seed}"  # one model ({recipe}: its recipe's folder)
 MODEL_METRICS = "{models_root}/models/" + RUN + "/metrics.json"
 SIGNATURE = "{root}/signatures/{dataset}/{refset}/{arch}/{recipe}/seed{seed}/epoch{epoch}.npz"
 PREDICTIONS = "{root}/predictions/" + RUN + ".npz"  # every requested epoch of one run
@@ -20,7 +22,7 @@ def artifact_path(a: Artifact, *, root: str, models_root: str, dataset: str, arc
                   refset: str) -> str:  # fmt: skip
     """The file that holds artifact `a` of one dataset's run."""
     where = dict(root=root, models_root=models_root, dataset=dataset, arch=arch, refset=refset,
-                 recipe=a.recipe, seed=a.seed)  # fmt: skip
+                 recipe=a.model.recipe.folder(), seed=a.model.seed)  # fmt: skip
     if isinstance(a, Signature):
         return SIGNATURE.format(epoch=a.epoch, **where)
     if isinstance(a, Predictions):

@@ -19,6 +19,8 @@ Tables (the contract the figures read):
   positive pair) and one ``negative`` row per negative model compared with it.
 - ``verdicts``: one row per (method, metric, positive pair): the relative distance under each
   normalisation, the nearest negative, the empirical p-value and both decision rules.
+- ``detection``: one row per (task or ``Overall``, method, metric): ROC AUC and TPR (%) at FPR
+  <= 5 % of the positive pairs' distances against the same-task negatives' (``zest.detection``).
 
 ``compute`` is pure: distances come from an ``Inputs`` object (the app reads them from the
 signature files and the ModelDiff tables; the tests hand-make them).
@@ -27,15 +29,20 @@ signature files and the ModelDiff tables; the tests hand-make them).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 
+from experiments.config import DistanceConfig, ReferenceConfig, SignatureConfig
 from experiments.studies.base import Context, Study
+from experiments.studies.modelreuse_scores import (
+    DETECTION_COLUMNS,
+    detection_table,
+    mean,
+    verdict,
+)
 from training.reuse.chain import OPS as CHAIN_OPS
 from training.reuse.chain import Chain
 from training.reuse.zoo import (
@@ -55,7 +62,7 @@ VERDICT_COLUMNS = ("method", "metric", "task", "subtask", "source", "suspect", "
                    "distance", "n_negatives", "reference", "relative", "nearest_negative",
                    "p_value", "detected_relative", "detected_closest", "reference_rule",
                    "relative_parent", "relative_suspect", "relative_retrained")  # fmt: skip
-TABLES = {"distances": DISTANCE_COLUMNS, "verdicts": VERDICT_COLUMNS}
+TABLES = dict(distances=DISTANCE_COLUMNS, verdicts=VERDICT_COLUMNS, detection=DETECTION_COLUMNS)
 # Zest's reference distance (spec §5.3; the paper leaves it open for ModelReuse):
 RULES = {
     "parent_vs_same_task_negatives": "mean d(P, N) over the suspect's same-task negatives",
@@ -63,14 +70,15 @@ RULES = {
     "retrained_only": "mean d(P, R) over the models trained from scratch on the suspect's data",
 }
 REFS = ("all", "same_dataset")
-ALIGNS = ("greedy", "hungarian", "when_needed")
+ALIGNS = ("greedy", "hungarian", "none", "when_needed")
 
 
 def alignment(setting: str, a: Chain, b: Chain) -> str | None:
-    """The class alignment of one Zest pair under `zest.align` (a zest.distance `align`)."""
+    """The class alignment of one Zest pair under `zest.distance.align` (a zest.distance
+    `align`)."""
     if setting == "when_needed":
         return None if a.dataset == b.dataset else "greedy"
-    return setting
+    return None if setting == "none" else setting
 
 
 # --- settings: the plan's `modelreuse_study:` section ---------------------------------------------
@@ -87,16 +95,19 @@ class OpBudget:
 
 
 @dataclass
-class ZestOptions:
-    num_reference: int = 128  # reference images per target dataset (seeded draw, indices kept)
-    num_samples: int = 1000  # L, masks per reference image
-    metrics: list[str] = field(default_factory=lambda: ["cosine", "l2"])
-    # class alignment: greedy (on every pair, as the reference code) | hungarian | when_needed
-    # (greedy across label spaces only: same-dataset pairs share their class order)
-    align: str = "greedy"
+class ZestSettings:
+    """Zest on the benchmark, in the Zest apps' own sections (experiments/config.py): one schema
+    for every Zest setting of the project. The benchmark draws `reference.num_points` images per
+    target dataset with `reference.seed` (`reference.points` is not read); `distance.align` also
+    takes `when_needed` (greedy across label spaces only: same-dataset pairs share their class
+    order); `distance.n_bootstrap` is not read (no bootstrap here)."""
+
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    signature: SignatureConfig = field(default_factory=SignatureConfig)
+    distance: DistanceConfig = field(
+        default_factory=lambda: DistanceConfig(metrics=["cosine", "l2"])
+    )
     reference_rule: str = "parent_vs_same_task_negatives"  # one of RULES
-    batch_size: int | None = None  # queries per call (None: zest's default for the device)
-    seed: int = 0  # of the reference draw and of the masks
 
 
 @dataclass
@@ -137,7 +148,7 @@ class Settings:
     root_head: str = "random"  # random (the benchmark: a fresh 1000-way head) | imagenet
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # arch -> {width: 4}
     budgets: dict[str, OpBudget] = field(default_factory=_paper_budgets)
-    zest: ZestOptions = field(default_factory=ZestOptions)
+    zest: ZestSettings = field(default_factory=ZestSettings)
     modeldiff: ModelDiffOptions = field(default_factory=ModelDiffOptions)
     seed: int = 98  # the benchmark's global seed; each model's seed derives from its chain
 
@@ -159,13 +170,16 @@ def problems(s: Settings) -> list[str]:
     out = [f"zoo.{p}" for p in zoo_problems(s.zoo)]
     if s.zest.reference_rule not in RULES:
         out.append(f"zest.reference_rule must be one of {', '.join(RULES)}")
-    if s.zest.num_reference < 1 or s.zest.num_samples < 2:
-        out.append("zest.num_reference must be >= 1 and zest.num_samples >= 2")
-    if s.zest.align not in ALIGNS:
-        out.append(f"zest.align must be one of {', '.join(ALIGNS)}, got {s.zest.align!r}")
-    bad = [m for m in s.zest.metrics if m not in ("cosine", "l1", "l2")]
-    if bad or not s.zest.metrics:
-        out.append(f"zest.metrics must be some of cosine, l1, l2, got {list(s.zest.metrics)}")
+    r, z = s.zest.reference, s.zest
+    if r.num_points < 1 or r.num_samples < 2:
+        out.append("zest.reference.num_points must be >= 1 and zest.reference.num_samples >= 2")
+    if z.distance.align not in ALIGNS:
+        out.append(f"zest.distance.align must be one of {', '.join(ALIGNS)}, got "
+                   f"{z.distance.align!r}")  # fmt: skip
+    bad = [m for m in z.distance.metrics if m not in ("cosine", "l1", "l2")]
+    if bad or not z.distance.metrics:
+        out.append(f"zest.distance.metrics must be some of cosine, l1, l2, got "
+                   f"{list(z.distance.metrics)}")  # fmt: skip
     md = s.modeldiff
     choices = {"variant": ("notebook", "qurd"), "generator": ("suspect", "source"),
                "seed_split": ("train", "test"), "seed_transform": ("train", "test"), "refs": REFS}  # fmt: skip
@@ -199,21 +213,6 @@ class Inputs(Protocol):
         ...
 
 
-def _mean(values: Sequence[float]) -> float:
-    return float(np.mean(values)) if len(values) else math.nan
-
-
-def _verdict(
-    common: dict, d: float, negatives: list[float], reference: float, **relatives
-) -> dict:
-    nearest = min(negatives) if negatives else math.nan
-    p = (1 + sum(n <= d for n in negatives)) / (1 + len(negatives))
-    return dict(common, distance=d, n_negatives=len(negatives), reference=reference,
-                relative=d / reference, nearest_negative=nearest, p_value=p,
-                detected_relative=bool(d / reference < 1), detected_closest=bool(d < nearest),
-                **relatives)  # fmt: skip
-
-
 def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
     """Score every positive pair of the zoo with both methods (see the module docstring)."""
     s: Settings = ctx.of("modelreuse")
@@ -227,15 +226,15 @@ def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
         retrain = retrained(D, s.zoo)
         common = dict(task=pair.task, subtask=pair.subtask, source=str(P), suspect=str(C),
                       dataset=D)  # fmt: skip
-        for m in s.zest.metrics:
+        for m in s.zest.distance.metrics:
             key = dict(method="zest", metric=m, **common)
             d = zd(D, P, C, m)
             dn = [zd(D, P, N, m) for N in negs]
-            rel = {"parent_vs_same_task_negatives": _mean(dn),
-                   "suspect_vs_negatives": _mean([zd(D, C, N, m) for N in negs]),
-                   "retrained_only": _mean([zd(D, P, R, m) for R in retrain])}  # fmt: skip
+            rel = {"parent_vs_same_task_negatives": mean(dn),
+                   "suspect_vs_negatives": mean([zd(D, C, N, m) for N in negs]),
+                   "retrained_only": mean([zd(D, P, R, m) for R in retrain])}  # fmt: skip
             rule = s.zest.reference_rule
-            verdicts.append(_verdict(key, d, dn, rel[rule], reference_rule=rule,
+            verdicts.append(verdict(key, d, dn, rel[rule], reference_rule=rule,
                                      relative_parent=d / rel["parent_vs_same_task_negatives"],
                                      relative_suspect=d / rel["suspect_vs_negatives"],
                                      relative_retrained=d / rel["retrained_only"]))  # fmt: skip
@@ -250,15 +249,16 @@ def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
         dr = [md(C, N, gen) for N in refs]
         same = set(negs)
         d_same = [x for N, x in zip(refs, dr, strict=True) if N in same]
-        verdicts.append(_verdict(key, d, dr, _mean(dr), reference_rule=f"refs_{s.modeldiff.refs}",
+        verdicts.append(verdict(key, d, dr, mean(dr), reference_rule=f"refs_{s.modeldiff.refs}",
                                  relative_parent=math.nan,
-                                 relative_suspect=d / _mean(d_same),
-                                 relative_retrained=d / _mean([md(C, R, gen) for R in retrain])))  # fmt: skip
+                                 relative_suspect=d / mean(d_same),
+                                 relative_retrained=d / mean([md(C, R, gen) for R in retrain])))  # fmt: skip
         rows.append(dict(key, anchor=str(C), other=str(P), role="positive", same_task=True,
                          distance=d))  # fmt: skip
         rows += [dict(key, anchor=str(C), other=str(N), role="negative", same_task=N in same,
                       distance=x) for N, x in zip(refs, dr, strict=True)]  # fmt: skip
-    return {"distances": pd.DataFrame(rows, columns=list(DISTANCE_COLUMNS)),
+    distances = pd.DataFrame(rows, columns=list(DISTANCE_COLUMNS))
+    return {"distances": distances, "detection": detection_table(distances),
             "verdicts": pd.DataFrame(verdicts, columns=list(VERDICT_COLUMNS))}  # fmt: skip
 
 

@@ -16,7 +16,8 @@ import pandas as pd
 
 import zest
 from core.datasets import datasets_of_domain
-from experiments.studies.base import STANDARD, Context, Inputs, Signature, Study
+from experiments.studies.base import Context, Inputs, Signature, Study
+from training.recipes.standard import standard
 from zest.verdict import point_rows
 
 COLUMNS = ("dataset", "metric", "pair", "seed", "epoch_a", "epoch_b", "size", "repeat", "value",
@@ -45,7 +46,7 @@ def problems(s: Settings) -> list[str]:
 
 def reads(ctx: Context) -> list[Signature]:
     epochs = {ctx.final_epoch} | {e for pair in pairs(ctx) for e in pair}
-    return [Signature(STANDARD, s, e) for s in ctx.seeds for e in sorted(epochs)]
+    return [Signature(standard(s), e) for s in ctx.seeds for e in sorted(epochs)]
 
 
 def subsets(num_points: int, repeats: int, seed: int) -> dict[tuple[int, int], np.ndarray]:
@@ -61,15 +62,15 @@ def subsets(num_points: int, repeats: int, seed: int) -> dict[tuple[int, int], n
 
 def compute(inputs: Inputs, ctx: Context) -> dict[str, pd.DataFrame]:
     s, T = ctx.of("refsize"), ctx.final_epoch
-    used = [inputs.signature(STANDARD, a.seed, a.epoch) for a in reads(ctx)]
+    used = [inputs.signature(a.model, a.epoch) for a in reads(ctx)]
     if len({sig.reference_id for sig in used}) != 1:
         raise zest.ReferenceMismatchError("refsize study: signatures of different references")
     offsets = used[0].offsets
     num_points = len(offsets) - 1
 
     def dists(seed_a, epoch_a, seed_b, epoch_b, keep) -> dict[str, float]:
-        a = inputs.signature(STANDARD, seed_a, epoch_a).weights[keep]
-        b = inputs.signature(STANDARD, seed_b, epoch_b).weights[keep]
+        a = inputs.signature(standard(seed_a), epoch_a).weights[keep]
+        b = inputs.signature(standard(seed_b), epoch_b).weights[keep]
         return {m: zest.weights_distance(a, b, metric=m, align=ctx.align) for m in ctx.metrics}
 
     rows, related = [], pairs(ctx)

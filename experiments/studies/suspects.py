@@ -2,8 +2,8 @@
 
 Used by `extraction` (copies made by querying the victim) and `unlearning` (models that should
 have forgotten part of the victim's training data). Each of them names its suspects with one
-function, `suspects(ctx, victim) -> [Suspect]`: the only place the recipes' folder names and seed
-offsets are spelled (the plan derives the training jobs from it, this module the pairs).
+function, `suspects(ctx, victim) -> [Suspect]`: the models (recipe and seed, training.recipes)
+it judges; the plan derives their jobs and folders from the recipes, this module the pairs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pandas as pd
 import zest
 from core.datasets import DATASETS
 from experiments.studies.base import (
-    STANDARD,
     Artifact,
     Context,
     Inputs,
@@ -27,6 +26,8 @@ from experiments.studies.base import (
     Study,
     relative,
 )
+from training.recipes import Model
+from training.recipes.standard import standard
 
 DISTANCE_COLUMNS = ("dataset", "metric", "relation", "kind", "victim_seed", "seed_b", "epoch_b",
                     "value", "relative", "closer_percent", "test_accuracy", "forget_accuracy",
@@ -39,10 +40,13 @@ VERDICT_COLUMNS = ("dataset", "suspect", "victim_seed", "seed_b", "epoch_b", "me
 
 @dataclass(frozen=True)
 class Suspect:
-    kind: str  # extract-labels, unlearn-exact, ...: the table's `kind`
-    recipe: str  # its models' folder: extract-labels-from-seed0, unlearn-exact, ...
-    seed: int
+    model: Model  # how it was made and its seed
     epochs: tuple[int, ...]  # compared at each; the verdict at the last
+
+    @property
+    def kind(self) -> str:
+        """The table's `kind`: its recipe's label (extract-labels, unlearn-exact, ...)."""
+        return self.model.recipe.label()
 
 
 Suspects = Callable[[Context, int], list[Suspect]]
@@ -54,11 +58,11 @@ Untestable = Callable[[Context, "Suspect", dict[str, float]], str]
 def reads(ctx: Context, suspects: Suspects) -> list[Artifact]:
     """Victims at T, every suspect at its epochs, and the runs' records (accuracies)."""
     T = ctx.final_epoch
-    out: list[Artifact] = [Signature(STANDARD, v, T) for v in ctx.seeds]
-    out += [Metrics(STANDARD, v) for v in ctx.seeds]
+    out: list[Artifact] = [Signature(standard(v), T) for v in ctx.seeds]
+    out += [Metrics(standard(v)) for v in ctx.seeds]
     for v in ctx.seeds:
         for s in suspects(ctx, v):
-            out += [Signature(s.recipe, s.seed, e) for e in s.epochs] + [Metrics(s.recipe, s.seed)]
+            out += [Signature(s.model, e) for e in s.epochs] + [Metrics(s.model)]
     return out
 
 
@@ -83,10 +87,10 @@ def distance_table(inputs: Inputs, ctx: Context, suspects: Suspects) -> pd.DataF
     model at T (`unrelated`); `relative` over the dataset's unrelated rows (equation 1)."""
     T, rows = ctx.final_epoch, []
 
-    def add(kind, relation, victim, recipe, seed_b, epoch_b):
-        a = inputs.signature(STANDARD, victim, T)
-        b = inputs.signature(recipe, seed_b, epoch_b)
-        record = inputs.metrics(recipe, seed_b)
+    def add(kind, relation, victim, model_b, epoch_b):
+        a = inputs.signature(standard(victim), T)
+        b = inputs.signature(model_b, epoch_b)
+        record, seed_b = inputs.metrics(model_b), model_b.seed
         acc = accuracy(record, "test_accuracy", epoch_b)
         for m in ctx.metrics:
             rows.append(dict(dataset=ctx.dataset, metric=m, relation=relation, kind=kind,
@@ -99,10 +103,10 @@ def distance_table(inputs: Inputs, ctx: Context, suspects: Suspects) -> pd.DataF
     for v in ctx.seeds:
         for other in ctx.seeds:
             if other != v:
-                add(STANDARD, "unrelated", v, STANDARD, other, T)
+                add("standard", "unrelated", v, standard(other), T)
         for s in suspects(ctx, v):
             for e in s.epochs:
-                add(s.kind, "suspect", v, s.recipe, s.seed, e)
+                add(s.kind, "suspect", v, s.model, e)
     table = pd.DataFrame(rows)
     table.insert(8, "relative", relative(table, table[table.relation == "unrelated"]))
     table.insert(9, "closer_percent", 100.0 * (1.0 - table["relative"]))
@@ -112,7 +116,7 @@ def distance_table(inputs: Inputs, ctx: Context, suspects: Suspects) -> pd.DataF
 def victim_accuracies(inputs: Inputs, ctx: Context, victim: int) -> dict[str, float]:
     """The victim's train (running, over its last epoch's augmented batches), forget-set and
     test accuracy at T; NaN for what its run did not record."""
-    record, T = inputs.metrics(STANDARD, victim), ctx.final_epoch
+    record, T = inputs.metrics(standard(victim)), ctx.final_epoch
     return {key: accuracy(record, f"{key}_accuracy", T) for key in ("train", "forget", "test")}
 
 
@@ -129,17 +133,17 @@ def verdict_table(
     T, rows = ctx.final_epoch, []
     for v in ctx.seeds:
         acc = victim_accuracies(inputs, ctx, v)
-        victim = inputs.signature(STANDARD, v, T)
-        others = [inputs.signature(STANDARD, s, T) for s in ctx.seeds if s != v]
+        victim = inputs.signature(standard(v), T)
+        others = [inputs.signature(standard(s), T) for s in ctx.seeds if s != v]
         pairs = [(victim, o) for o in others] + list(combinations(others, 2))
         for s in suspects(ctx, v):
             epoch_b = max(s.epochs)
             why = untestable(ctx, s, acc) if untestable is not None else ""
-            out = zest.verdict(victim, inputs.signature(s.recipe, s.seed, epoch_b), pairs,
+            out = zest.verdict(victim, inputs.signature(s.model, epoch_b), pairs,
                                metric="cosine", align=ctx.align, n_bootstrap=ctx.n_bootstrap)  # fmt: skip
             low, high = out.ci
             firm = ((high < 1.0) if out.related else (low > 1.0)) and not why
-            rows.append(dict(dataset=ctx.dataset, suspect=s.kind, victim_seed=v, seed_b=s.seed,
+            rows.append(dict(dataset=ctx.dataset, suspect=s.kind, victim_seed=v, seed_b=s.model.seed,
                              epoch_b=epoch_b, metric="cosine", distance=out.distance,
                              relative=out.relative_distance, p_value=out.p_value, ci_low=low,
                              ci_high=high, n_independent=len(pairs), related=out.related,

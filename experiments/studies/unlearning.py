@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from core.datasets import datasets_of_domain
 from experiments.studies import suspects
 from experiments.studies.base import Context
+from training.recipes import Model
+from training.recipes.unlearn_amnesiac import AmnesiacUnlearning, window_problem
+from training.recipes.unlearn_exact import ExactUnlearning
 
 
 @dataclass
@@ -34,17 +37,19 @@ class Settings:
 
 
 def suspects_of(ctx: Context, original: int) -> list[suspects.Suspect]:
-    T, offset = ctx.final_epoch, ctx.of("unlearning").exact_seed_offset
+    """The forget set is the first N training points (N = `ctx.num_points`)."""
+    s, T, n = ctx.of("unlearning"), ctx.final_epoch, ctx.num_points
+    amnesiac = AmnesiacUnlearning(n, s.window, s.repair_epochs)
     return [
-        suspects.Suspect("unlearn-exact", "unlearn-exact", original + offset, (T,)),
-        suspects.Suspect("unlearn-amnesiac", "unlearn-amnesiac", original, (T,)),
+        suspects.Suspect(Model(ExactUnlearning(n), original + s.exact_seed_offset), (T,)),
+        suspects.Suspect(Model(amnesiac, original), (T,)),
     ]
 
 
 def untestable(ctx: Context, suspect: suspects.Suspect, victim: dict[str, float]) -> str:
     """Why the verdict on an exact retrain cannot test unlearning ("" when it can). (An amnesiac
     model is judged by its closeness to the original, which needs no memorisation.)"""
-    if suspect.kind != "unlearn-exact":
+    if not isinstance(suspect.model.recipe, ExactUnlearning):
         return ""
     need, forget = ctx.of("unlearning").min_forget_accuracy, victim["forget"]
     if math.isnan(forget):
@@ -59,9 +64,7 @@ def untestable(ctx: Context, suspect: suspects.Suspect, victim: dict[str, float]
 
 
 def problems(s: Settings) -> list[str]:
-    out = []
-    if not (s.window == "all" or (s.window.startswith("last:") and s.window[5:].isdigit())):
-        out.append(f"window must be all or last:K, got {s.window!r}")
+    out = [p for p in [window_problem(s.window)] if p]
     if s.repair_epochs < 0:
         out.append(f"repair_epochs must be >= 0, got {s.repair_epochs}")
     if not 0 <= s.min_forget_accuracy <= 1:

@@ -1,10 +1,15 @@
 # Paths and helpers shared by the rule files. Paths carry identity (experiments/studies/layout.py);
-# what to build comes from the plan (pipeline/plan.py), which derives it from the studies.
-import os
+# what to build and each job's arguments come from the plan (pipeline/plan.py, pipeline/jobs.py),
+# which derives them from the studies and the recipes. Every job's params are functions of its
+# wildcards only, and `config` is the digest of its app's composed configuration: Snakemake's
+# params trigger reruns a job when either changes (pipeline/jobs.py).
+import hashlib
+import re
 import shlex
+from pathlib import Path
 
-from experiments.studies import Metrics
-from experiments.studies.layout import MODEL_METRICS as _METRICS, PREDICTIONS as _PREDICTIONS
+from experiments.studies.layout import DATA_SUMMARY as _DATA, MODEL_METRICS as _METRICS
+from experiments.studies.layout import PREDICTIONS as _PREDICTIONS, REFERENCE as _REFERENCE
 from experiments.studies.layout import SIGNATURE as _SIGNATURE, TABLE as _TABLE
 from pipeline.spec import REFSETS as _REFSETS
 
@@ -14,40 +19,29 @@ def hydra_args(*overrides):
     return " ".join(shlex.quote(str(o)) for o in overrides)
 
 
-def as_list(values):
-    """A Hydra list literal: [1,2,3]."""
-    return "[{}]".format(",".join(str(v) for v in values))
-
-
 def _rooted(template):
     """A layout template with the roots filled in and the rest left as wildcards."""
     return template.replace("{root}", ROOT).replace("{models_root}", MODELS)
 
 
-DATA_SUMMARY = f"{MODELS}/data/{{dataset}}.json"
-RUN = "{dataset}/{arch}/{recipe}/seed{seed}"  # one training run
+DATA_SUMMARY = _rooted(_DATA)
+RUN = "{dataset}/{arch}/{recipe}/seed{seed}"  # one model ({recipe}: its recipe's folder)
 MODEL_METRICS = _rooted(_METRICS)
-REFERENCE = f"{ROOT}/reference/{{dataset}}/{{refset}}/reference.npz"
+REFERENCE = _rooted(_REFERENCE)
 SIGNATURE = _rooted(_SIGNATURE)
 PREDICTIONS = _rooted(_PREDICTIONS)
 TABLE = _rooted(_TABLE)
 REFSETS = "|".join(_REFSETS)
 
 
-def metrics_json(dataset, seed, recipe="standard"):
-    return PLAN.path(dataset, Metrics(recipe, int(seed)))
+def one_of(names):
+    """A wildcard constraint matching exactly `names`."""
+    return "|".join(re.escape(n) for n in names)
 
 
-def victim_checkpoint(w):
-    """The victim (or original) model: the standard run of that seed at its final epoch."""
-    folder = os.path.dirname(metrics_json(w.dataset, w.victim))
-    return os.path.join(folder, f"epoch{PLAN.final_epoch(w.dataset)}.safetensors")
-
-
-def predicted(w):
-    """The epochs of the run to predict and the number of training points to label."""
-    epochs, points = PLAN.predictions(w.dataset, w.recipe, int(w.seed))
-    return [f"epochs={as_list(epochs)}", f"predictions.num_points={points}"]
+def file_digest(path):
+    """The sha256 of a file's bytes (a param: Snakemake reruns the job when the file changes)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def logged(command):

@@ -12,15 +12,8 @@ rule prepare_data:
     resources:
         **PLAN.resources("data"),
     params:
-        args=lambda w: hydra_args(
-            f"dataset={w.dataset}",
-            f"data_root={PLAN.data_root()}",
-            f"source={PLAN.spec.data.source}",
-            f"summary={MODELS}/data/{w.dataset}.json",
-            f"run_dir={MODELS}/data/.hydra-{w.dataset}",
-            "hydra.output_subdir=.",
-            *PLAN.data_args(w.dataset),
-        ),
+        args=lambda w: hydra_args(*PLAN.data_job(w.dataset)),
+        config=lambda w: PLAN.digest("training.prepare_data", PLAN.data_job(w.dataset)),
     conda:
         "../../environment.yml"
     shell:

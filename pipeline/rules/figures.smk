@@ -6,7 +6,7 @@ from figures.spec import OUTPUTS
 
 FIGURE_OPTIONS = {  # what the plan decides for the outputs that take it
     "k": PLAN.settings("epochs").k,
-    "note": f"{PLAN.spec.scale} scale, N = {PLAN.num_reference}, {len(PLAN.spec.seeds)} seeds",
+    "note": PLAN.note,
 }
 RENDERED = {}  # output name -> the files it writes
 REUSE_OUTPUTS = []  # the ModelReuse benchmark's outputs
@@ -38,6 +38,8 @@ for _out in OUTPUTS.values():
             f"{ROOT}/benchmarks/render/{_out.name}.tsv"
         params:
             args=hydra_args(_out.name, "--out", f"{ROOT}/{_folder}/{_out.name}", *_roles, *_options),
+            # the report shows the caption: editing it reruns this output (and only this one)
+            caption=file_digest(_out.caption),
         localrule: True
         conda:
             "../../environment.yml"
@@ -45,9 +47,20 @@ for _out in OUTPUTS.values():
             logged("python -m figures.render {params.args}")
 
 
+rule record_plan:  # what this run is: scale, ablation, overrides, the resolved plan
+    output:
+        report(f"{ROOT}/plan.yaml", caption="captions/plan.rst", category="Run"),
+    params:
+        text=PLAN.describe(),
+    localrule: True
+    shell:
+        "printf '%s' {params.text:q} > {output}"
+
+
 rule make_report_inputs:
     input:
         [f for files in RENDERED.values() for f in files],
+        rules.record_plan.output,
     localrule: True
 
 

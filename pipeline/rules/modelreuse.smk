@@ -1,11 +1,10 @@
 # The ModelReuse benchmark (paper Tables 1 and 5; experiments/studies/modelreuse.py): build the zoo of
 # models chain by chain (each job's input is its parent's checkpoint, so the DAG is the chain tree),
-# score each target dataset with Zest and with ModelDiff, then write the study's two tables. The plan
+# score each target dataset with Zest and with ModelDiff, then write the study's tables. The plan
 # (PLAN.reuse*) says which models, datasets and files; the figures read the tables (figures.smk).
 import re
 
 from experiments.studies import layout as _layout
-from pipeline.spec import hydra_value
 
 if PLAN.reuse:
     REUSE_MODEL = _rooted(_layout.REUSE_MODEL)
@@ -23,12 +22,8 @@ if PLAN.reuse:
         resources:
             **PLAN.resources("data"),
         params:
-            args=hydra_args(
-                *PLAN.reuse_args("prepare"),
-                f"download={hydra_value(PLAN.spec.data.source == 'download')}",
-                f"run_dir={MODELS}/data/.hydra-modelreuse",
-                "hydra.output_subdir=null",
-            ),
+            args=hydra_args(*PLAN.reuse_prepare_job()),
+            config=PLAN.digest("experiments.modelreuse", PLAN.reuse_prepare_job()),
         conda:
             "../../environment.yml"
         shell:
@@ -53,12 +48,8 @@ if PLAN.reuse:
         resources:
             **PLAN.resources("train"),
         params:
-            args=lambda w: hydra_args(
-                *PLAN.reuse_args("build"),
-                f"chain={hydra_value(str(PLAN.reuse_models[w.slug]))}",
-                f"run_dir={MODELS}/modelreuse/models/.hydra",
-                "hydra.output_subdir=null",
-            ),
+            args=lambda w: hydra_args(*PLAN.reuse_build_job(w.slug)),
+            config=lambda w: PLAN.digest("experiments.modelreuse", PLAN.reuse_build_job(w.slug)),
         conda:
             "../../environment.yml"
         shell:
@@ -90,6 +81,7 @@ if PLAN.reuse:
                     f"run_dir={ROOT}/modelreuse/signatures/.hydra-{_dataset}",
                     "hydra.output_subdir=null",
                 ),
+                config=PLAN.digest("experiments.modelreuse", PLAN.reuse_args("signatures")),
             conda:
                 "../../environment.yml"
             shell:
@@ -117,6 +109,7 @@ if PLAN.reuse:
                 f"run_dir={ROOT}/modelreuse/modeldiff/.hydra-{w.dataset}",
                 "hydra.output_subdir=null",
             ),
+            config=PLAN.digest("experiments.modelreuse", PLAN.reuse_args("modeldiff")),
         conda:
             "../../environment.yml"
         shell:
@@ -133,6 +126,7 @@ if PLAN.reuse:
         output:
             distances=PLAN.reuse_table("distances"),
             verdicts=PLAN.reuse_table("verdicts"),
+            detection=PLAN.reuse_table("detection"),
         log:
             f"{ROOT}/logs/modelreuse/score.log",
         benchmark:
@@ -146,6 +140,7 @@ if PLAN.reuse:
                 f"run_dir={ROOT}/modelreuse/.hydra-score",
                 "hydra.output_subdir=null",
             ),
+            config=PLAN.digest("experiments.modelreuse", PLAN.reuse_args("score")),
         conda:
             "../../environment.yml"
         shell:

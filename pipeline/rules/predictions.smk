@@ -16,17 +16,8 @@ rule predict:
     resources:
         **PLAN.resources("predict"),
     params:
-        args=lambda w, input, output: hydra_args(
-            f"dataset={w.dataset}",
-            f"data_root={PLAN.data_root()}",
-            f"model_dir={os.path.dirname(input.model)}",
-            f"out={output[0]}",
-            *predicted(w),
-            f"reference.points={PLAN.spec.refset.replace('-', '_')}",
-            f"run_dir={os.path.dirname(output[0])}",
-            f"hydra.output_subdir=.hydra-seed{w.seed}",
-            *PLAN.app_args("predict_labels", w.dataset),
-        ),
+        args=lambda w: hydra_args(*PLAN.predict_job(w.dataset, w.recipe, w.seed)),
+        config=lambda w: PLAN.digest("predict_labels", PLAN.predict_job(w.dataset, w.recipe, w.seed)),
     conda:
         "../../environment.yml"
     shell:

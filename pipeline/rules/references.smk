@@ -16,14 +16,8 @@ rule build_reference:
     resources:
         **PLAN.resources("reference"),
     params:
-        args=lambda w, output: hydra_args(
-            f"dataset={w.dataset}",
-            f"data_root={PLAN.data_root()}",
-            f"out={output[0]}",
-            f"run_dir={os.path.dirname(output[0])}",
-            *PLAN.app_args("build_reference", w.dataset),
-            f"reference.points={w.refset.replace('-', '_')}",
-        ),
+        args=lambda w: hydra_args(*PLAN.reference_job(w.dataset, w.refset)),
+        config=lambda w: PLAN.digest("build_reference", PLAN.reference_job(w.dataset, w.refset)),
     conda:
         "../../environment.yml"
     shell:

@@ -1,8 +1,8 @@
-# One job per training run computes the signatures of all the checkpoints the studies read from it (one
+# One job per model computes the signatures of all the checkpoints the studies read from it (one
 # process, one load of the reference and its cached pseudo-inverses). Which checkpoints depends on the
-# dataset, on how the model was made (the recipe family) and on the reference set, hence one rule per
-# (dataset, family), all derived by the plan from what the studies read.
-for _ds, _family, _recipes, _refset, _epochs in PLAN.signature_families():
+# dataset, on the model's recipe and on the reference set, hence one rule per (dataset, recipe
+# family), all derived by the plan from what the studies read.
+for _ds, _family, _folders, _refset, _epochs in PLAN.signature_families():
 
     rule:
         name:
@@ -17,21 +17,20 @@ for _ds, _family, _recipes, _refset, _epochs in PLAN.signature_families():
         benchmark:
             f"{ROOT}/benchmarks/compute_signatures/{_ds}/{{refset}}/{{arch}}/{{recipe}}/seed{{seed}}.tsv"
         wildcard_constraints:
-            recipe=_recipes,
+            recipe=one_of(_folders),
             refset=_refset,
         threads: PLAN.threads("signatures")
         resources:
             **PLAN.resources("signatures"),
         params:
-            args=lambda w, input, output: hydra_args(
-                f"reference_path={input.reference}",
-                f"model_dir={os.path.dirname(input.model)}",
-                f"signature_dir={os.path.dirname(output[0])}",
-                f"run_dir={os.path.dirname(output[0])}",
+            # the default arguments are evaluated now, while `_ds` and `_epochs` hold this rule's
+            args=lambda w, _d=_ds, _e=_epochs: hydra_args(
+                *PLAN.signature_job(_d, w.refset, w.recipe, w.seed, _e)
             ),
-            # evaluated now, while `_ds` and `_epochs` hold this rule's values
-            fixed=hydra_args(f"epochs={as_list(_epochs)}", *PLAN.app_args("compute_signatures", _ds)),
+            config=lambda w, _d=_ds, _e=_epochs: PLAN.digest(
+                "compute_signatures", PLAN.signature_job(_d, w.refset, w.recipe, w.seed, _e)
+            ),
         conda:
             "../../environment.yml"
         shell:
-            logged("python -m experiments.compute_signatures {params.fixed} {params.args}")
+            logged("python -m experiments.compute_signatures {params.args}")

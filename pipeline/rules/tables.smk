@@ -21,10 +21,9 @@ for _study in (s for s in STUDIES.values() if s.scope == "dataset"):
         resources:
             **PLAN.resources("study"),
         params:
-            args=lambda w, output, _s=_study.name: hydra_args(
-                *PLAN.study_args(w.dataset, _s),
-                f"run_dir={os.path.dirname(output[0])}",
-                f"hydra.output_subdir=.hydra-{_s}",
+            args=lambda w, _s=_study.name: hydra_args(*PLAN.study_job(w.dataset, _s)),
+            config=lambda w, _s=_study.name: PLAN.digest(
+                "compute_distances", PLAN.study_job(w.dataset, _s)
             ),
         conda:
             "../../environment.yml"

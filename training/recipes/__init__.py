@@ -1,13 +1,40 @@
-"""Recipes: ways of making a model other than standard training (paper section 5).
+"""Recipes: the ways of making a model, one module each, collected in `RECIPES` (name -> class).
 
-A recipe either changes what the training loop (training.loop) trains on, or works on a finished
-run afterwards:
+A module of this package that defines `RECIPE` (a `base.Recipe` subclass) is a recipe; nothing
+else lists them (docs/architecture.md, "Adding a model"). `base` says what a recipe is made of.
+The training recipes (`app = "training.train"`) are the options of the training app's `recipe`
+config group (`recipe=extraction recipe.mode=outputs`), registered here.
 
-- `variants`: picks the recipe of a training run from its settings (`extraction.victim`,
-  `unlearning.exclude_forget`, `unlearning.record`) and gives the loop its data, targets, loss
-  and extra evaluations; with every switch off, training is exactly standard training.
-- `extraction` (section 5.2): train on a victim model's answers instead of the true labels.
-- `amnesiac` (section 5.3): record the updates of forget batches while training, and subtract them.
-- `unlearning` (section 5.3): amnesiac unlearning of a finished run (`experiments.unlearn`) and
-  the accuracies that judge it; exact unlearning is a training run without the forget set.
+- `standard` (section 4): the training split with its true labels.
+- `extraction` (section 5.2): trained on a victim's answers instead of the true labels.
+- `unlearn_exact` (section 5.3): retrained without the forget set.
+- `unlearn_amnesiac` (section 5.3): the original minus its recorded forget-batch updates
+  (`amnesiac` records them during training and subtracts them).
 """
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from hydra.core.config_store import ConfigStore
+
+from training.recipes.base import Model, Parent, Recipe, Recording
+
+__all__ = ["RECIPES", "Model", "Parent", "Recipe", "Recording"]
+
+
+def _collect() -> dict[str, type[Recipe]]:
+    found = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        recipe = getattr(importlib.import_module(f"{__name__}.{info.name}"), "RECIPE", None)
+        if isinstance(recipe, type) and issubclass(recipe, Recipe):
+            found[recipe.name] = recipe
+    return found
+
+
+RECIPES: dict[str, type[Recipe]] = _collect()
+
+for _name, _recipe in RECIPES.items():
+    if _recipe.app == "training.train":
+        ConfigStore.instance().store(group="recipe", name=_name, node=_recipe)

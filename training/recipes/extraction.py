@@ -1,9 +1,13 @@
 """Model extraction (paper section 5.2): train on what a victim model returns, not on true labels.
 
+The recipe `extraction` (`Extraction(mode, victim)`): a copy of the standard model of seed `victim`
+at its final epoch, in folder `extract-{mode}-from-seed{victim}`; the victim's checkpoint is the
+parent `victim` (`+parents.victim=<checkpoint>` of the training app).
+
 The adversary knows the victim's architecture and holds its *unlabeled* training set. It queries
 the victim once on every training input (raw, unaugmented, in canonical order, prepared as the
 victim's own checkpoint says: its normalization) and trains a model with its own seed on the
-answers. Two modes (`extraction.mode`):
+answers. Two modes (`recipe.mode`):
 
 - `labels` (the paper's text, "their predicted labels"): the victim's argmax labels, cross-entropy.
 - `outputs` (the authors' code): the victim's raw logits, regressed with a mean-squared-error loss
@@ -21,6 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +35,46 @@ import torch.nn.functional as F
 from core.errors import SettingsError
 from training.augment import normalize_images
 from training.checkpoint import load_model
-from training.config import ExtractionMode
-from training.data import DataBundle
+from training.data import DataBundle, Split
+from training.recipes.base import Parent, Recipe, TrainingJob
+from training.recipes.standard import standard
 
-__all__ = ["VictimAnswers", "extraction_loss", "query_victim"]
+__all__ = ["Extraction", "ExtractionMode", "VictimAnswers", "extraction_loss", "query_victim"]
+
+
+class ExtractionMode(Enum):
+    labels = "labels"  # the victim's argmax labels, cross-entropy (the paper's text)
+    outputs = "outputs"  # the victim's logits, mean-squared error (the authors' code)
+
+
+@dataclass(unsafe_hash=True)
+class Extraction(Recipe):
+    """A copy trained on the victim's answers to its (unlabeled) training inputs."""
+
+    name = "extraction"
+    FOLDER = "extract-{mode}-from-seed{victim}"
+    LABEL = "extract-{mode}"
+
+    mode: ExtractionMode = ExtractionMode.labels
+    victim: int = 0  # the victim's seed: its standard model at the final epoch
+
+    def parents(self, seed: int) -> tuple[Parent, ...]:
+        return (Parent("victim", standard(self.victim)),)
+
+    def check(self, cfg) -> None:
+        super().check(cfg)
+        if not Path(cfg.parents["victim"]).is_file():
+            raise SettingsError(f"parents.victim: no checkpoint at {cfg.parents['victim']}")
+
+    def training_job(self, cfg, bundle: DataBundle, device) -> TrainingJob:
+        """The victim's answers as targets; `victim_agreement` on the test split each epoch."""
+        path, batch = cfg.parents["victim"], cfg.trainer.eval_batch_size
+        answers = query_victim(path, self.mode, bundle, device, batch)
+        return TrainingJob(
+            bundle.train, answers.train_targets, extraction_loss(self.mode),
+            evals={"victim_agreement": Split(bundle.test.inputs, answers.test_labels)},
+            info={"victim": answers.info, "train_targets": f"victim {self.mode.value}"},
+        )  # fmt: skip
 
 
 @dataclass
@@ -41,8 +82,8 @@ class VictimAnswers:
     """What the victim returned.
 
     Attributes:
-        train_targets: per training example, in canonical order: int64 (N,) argmax labels
-            (`labels` mode) or float32 (N, C) logits (`outputs` mode).
+        train_targets: per query (training example, in canonical order, by default): int64 (N,)
+            argmax labels (`labels` mode) or float32 (N, C) logits (`outputs` mode).
         test_labels: int64 (M,) the victim's argmax labels on the test split.
         info: provenance for the run's record (path, sha256, arch, seed, epoch, dataset).
     """
@@ -60,14 +101,16 @@ def extraction_loss(mode: ExtractionMode) -> Callable[[torch.Tensor, torch.Tenso
 @torch.no_grad()
 def query_victim(
     path: str | Path, mode: ExtractionMode, bundle: DataBundle, device: torch.device,
-    batch_size: int,
+    batch_size: int, queries: torch.Tensor | None = None,
 ) -> VictimAnswers:  # fmt: skip
-    """Load the victim checkpoint and query it (eval mode) on the train and test inputs.
+    """Load the victim checkpoint and query it (eval mode) on the adversary's inputs (`queries`,
+    raw as the bundle holds them; default: the training inputs) and on the test inputs.
 
     Raises:
         ValueError: the victim was trained on another dataset or has another number of classes.
         training.checkpoint.CheckpointError: no loadable checkpoint at `path`.
     """
+    mode = ExtractionMode(mode)
     victim, meta = load_model(path, device)
     if meta.get("dataset") not in (None, bundle.name) or meta["num_classes"] != bundle.num_classes:
         raise SettingsError(
@@ -85,7 +128,7 @@ def query_victim(
             out.append(victim(x).float().cpu())
         return torch.cat(out)
 
-    train_logits = answers(bundle.train.inputs)
+    train_logits = answers(bundle.train.inputs if queries is None else queries)
     targets = train_logits.argmax(1) if mode is ExtractionMode.labels else train_logits
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     info = {"path": str(path), "sha256": digest, "arch": meta["arch"], "seed": meta.get("seed")}
@@ -93,3 +136,6 @@ def query_victim(
     info |= {"epoch": meta.get("epoch"), "dataset": meta.get("dataset")}
     info["test_accuracy"] = (test_labels == bundle.test.labels).float().mean().item()
     return VictimAnswers(targets, test_labels, info)
+
+
+RECIPE = Extraction

@@ -1,5 +1,10 @@
 """Approximate (amnesiac) unlearning of a finished run, and the accuracies that judge it.
 
+The recipe `unlearn_amnesiac` (`AmnesiacUnlearning(forget_points, window, repair_epochs)`, folder
+`unlearn-amnesiac`, app `experiments.unlearn`): the standard model of the same seed (the parent
+`original`, whose run records its forget-batch updates: `record.forget_points`) minus the updates
+of the epochs in `window`, optionally repaired.
+
 `amnesiac_unlearn(model_dir, window)` takes the final checkpoint of a run trained with
 `unlearning.record=true` and subtracts the recorded updates of the forget batches of the epochs in
 `window` (training.recipes.amnesiac); `repair` optionally fine-tunes on the retained data
@@ -37,12 +42,61 @@ from training.config import Compute, DatasetInput, RunRecord, TrainerConfig
 from training.data import DataBundle, Split
 from training.epoch import evaluate, input_preparer, make_optimizer, train_epoch
 from training.recipes.amnesiac import AMNESIAC, read_amnesiac, subtract_updates, window_updates
-from training.recipes.variants import forget_split, retained_split
+from training.recipes.base import (
+    Job,
+    Parent,
+    Recipe,
+    Recording,
+    forget_split,
+    retained_split,
+)
+from training.recipes.standard import standard
 from training.rundir import METRICS
 
 __all__ = [
-    "UnlearnConfig", "accuracies", "amnesiac_unlearn", "forget_set_accuracy", "repair",
+    "AmnesiacUnlearning", "UnlearnConfig", "accuracies", "amnesiac_unlearn", "forget_set_accuracy",
+    "repair", "window_problem",
 ]  # fmt: skip
+
+
+def window_problem(window: str) -> str:
+    """What is wrong with an amnesiac window ("" when it is `all` or `last:K`, K >= 1)."""
+    k = window[5:] if window.startswith("last:") else ""
+    ok = window == "all" or (k.isdigit() and int(k) >= 1)
+    return "" if ok else f"window must be all or last:K (K >= 1), got {window!r}"
+
+
+@dataclass(unsafe_hash=True)
+class AmnesiacUnlearning(Recipe):
+    """The original of the same seed minus its recorded forget-batch updates (module docstring)."""
+
+    name = "unlearn_amnesiac"
+    FOLDER = "unlearn-amnesiac"
+    LABEL = "unlearn-amnesiac"
+    app = "experiments.unlearn"
+
+    forget_points: int = 128  # the forget set: the first forget_points training points
+    window: str = "last:1"  # the epochs whose recorded updates are subtracted: all | last:K
+    repair_epochs: int = 0  # fine-tuning on the retained data after the subtraction
+
+    def parents(self, seed: int) -> tuple[Parent, ...]:
+        keep = None if self.window == "all" else int(self.window[5:])
+        return (Parent("original", standard(seed), record=Recording(self.forget_points, keep)),)
+
+    def problems(self) -> list[str]:
+        out = [p for p in [window_problem(self.window)] if p]
+        if self.repair_epochs < 0:
+            out.append(f"repair_epochs must be >= 0, got {self.repair_epochs}")
+        if self.forget_points < 1:
+            out.append(f"forget_points must be >= 1, got {self.forget_points}")
+        return out
+
+    def app_args(self, job: Job) -> list[str]:
+        original = Path(job.parents["original"]).parent
+        return [*job.dataset_args, f"data_root={job.data_root}", f"model_dir={original}",
+                f"window={self.window}", f"repair_epochs={self.repair_epochs}",
+                f"out={job.out_dir}/epoch{job.final_epoch}.safetensors",
+                f"run_dir={job.out_dir}"]  # fmt: skip
 
 
 @dataclass
@@ -177,3 +231,6 @@ def repair(
         )
         stats.append({"epoch": r, "lr": lr, "train_loss": loss, "train_accuracy": acc})
     return stats
+
+
+RECIPE = AmnesiacUnlearning
