@@ -2,8 +2,11 @@
 
 The adversary queries the victim on its training inputs and trains its own model (its own seed:
 victim seed + `seed_offset`) on the argmax labels (`labels`, the paper's text) or the raw outputs
-(`outputs`, the authors' code). Each copy is compared with its victim at every epoch of the epochs
-study's grid, and judged (a verdict) as delivered, at its last epoch.
+(`outputs`, the authors' code). The `-pool` modes (`labels-pool`, `outputs-pool`) query instead a
+disjoint pool of `pool_points` training points the victim never saw (recipe `extraction_pool`;
+the victims must then train on part of the split, `dataset.options.train_points`). Each copy is
+compared with its victim at every epoch of the epochs study's grid, and judged (a verdict) as
+delivered, at its last epoch.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from experiments.studies import suspects
 from experiments.studies.base import Context
 from training.recipes import Model
 from training.recipes.extraction import Extraction, ExtractionMode
+from training.recipes.extraction_pool import PoolExtraction
 
 MODES = tuple(m.value for m in ExtractionMode)
+POOL = "-pool"  # a mode's suffix: the adversary queries a disjoint pool (PoolExtraction)
 
 
 @dataclass
@@ -24,19 +29,30 @@ class Settings:
     datasets: list[str] | None = field(default_factory=lambda: list(datasets_of_domain("image")))
     modes: list[str] = field(default_factory=lambda: list(MODES))  # paper text, authors' code
     seed_offset: int = 100  # the adversary's own seed: victim seed + offset
+    pool_points: int = 1000  # the `-pool` modes: training points after the victim's, queried
 
 
 def suspects_of(ctx: Context, victim: int) -> list[suspects.Suspect]:
     s = ctx.of("extraction")
     grid = tuple(ctx.grid(ctx.of("epochs").every))
-    return [suspects.Suspect(Model(Extraction(ExtractionMode(m), victim), victim + s.seed_offset),
-                             grid) for m in s.modes]  # fmt: skip
+    return [suspects.Suspect(Model(copy(m, victim, s), victim + s.seed_offset), grid)
+            for m in s.modes]  # fmt: skip
+
+
+def copy(mode: str, victim: int, s: Settings):
+    """The recipe of a copy of `victim` made in `mode` (`labels`, `outputs`, or with `-pool`)."""
+    if mode.endswith(POOL):
+        return PoolExtraction(ExtractionMode(mode[: -len(POOL)]), victim, s.pool_points)
+    return Extraction(ExtractionMode(mode), victim)
 
 
 def problems(s: Settings) -> list[str]:
     out = []
-    if set(s.modes) - set(MODES) or not s.modes:
-        out.append(f"modes must be labels and/or outputs, got {s.modes}")
+    known = {*MODES, *(m + POOL for m in MODES)}
+    if set(s.modes) - known or not s.modes:
+        out.append(f"modes must be some of {', '.join(sorted(known))}, got {s.modes}")
+    if s.pool_points < 1:
+        out.append(f"pool_points must be >= 1, got {s.pool_points}")
     if s.seed_offset == 0:
         out.append(
             "seed_offset must not be 0: the adversary's copy would share the victim's "
