@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from safetensors.torch import load_file
+from tiny_runs import same_weights, train_config
 
 import training.config  # noqa: F401  (registers train_schema)
 import training.loop
@@ -20,23 +19,6 @@ from training.models import build_model
 CONF = Path(__file__).resolve().parent.parent / "conf"
 
 
-def _cfg(data_root: Path, out_dir: Path, *overrides: str):
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose(
-            "train",
-            overrides=[
-                "dataset=cifar10", "model=resnet20", "scale=smoke", f"data_root={data_root}",
-                f"out_dir={out_dir}", "threads=1", "progress=false", "trainer.epochs=2",
-                *overrides,
-            ],
-        )  # fmt: skip
-
-
-def _same(a: Path, b: Path) -> bool:
-    ta, tb = load_file(str(a)), load_file(str(b))
-    return ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
-
-
 @pytest.fixture(scope="module")
 def data_root(generated_root) -> Path:
     return generated_root("cifar10", n_train=20, n_test=5).parent
@@ -45,7 +27,7 @@ def data_root(generated_root) -> Path:
 @pytest.fixture(scope="module")
 def victim(data_root, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("victim")
-    train(_cfg(data_root, out, "trainer.epochs=6"))  # 3 epochs: overconfident logits
+    train(train_config(data_root, out, "trainer.epochs=6"))  # 3 epochs: overconfident logits
     return out
 
 
@@ -68,7 +50,7 @@ def test_extraction_learns_the_victim_without_true_labels(
     ckpt = victim / "epoch6.safetensors"
     args = ("recipe=extraction", f"+parents.victim={ckpt}", f"recipe.mode={mode}", "seed=1",
             "trainer.epochs=6")  # fmt: skip
-    record = train(_cfg(data_root, tmp_path / "a", *args))
+    record = train(train_config(data_root, tmp_path / "a", *args))
 
     assert record["finished"] and record["checkpoints"] == list(range(7))
     assert record["config"]["recipe"] == {"name": "extraction", "mode": mode, "victim": 0}
@@ -88,9 +70,11 @@ def test_extraction_learns_the_victim_without_true_labels(
         assert final["train_accuracy"] > max(0.5, constant + 0.15)
 
     _scramble_train_labels(monkeypatch)  # wrong true labels: the very same model
-    train(_cfg(data_root, tmp_path / "b", *args))  # bitwise: the same run twice, one machine
+    train(
+        train_config(data_root, tmp_path / "b", *args)
+    )  # bitwise: the same run twice, one machine
     for epoch in range(7):
-        assert _same(
+        assert same_weights(
             tmp_path / "a" / f"epoch{epoch}.safetensors",
             tmp_path / "b" / f"epoch{epoch}.safetensors",
         )
@@ -121,7 +105,7 @@ def test_constant_victim_makes_a_constant_student(data_root, tmp_path):
     save_model(tmp_path / "constant.safetensors", model, meta)
 
     record = train(
-        _cfg(
+        train_config(
             data_root,
             tmp_path / "run",
             "recipe=extraction",
@@ -143,7 +127,7 @@ def test_extraction_run_resumes_bitwise_and_keeps_its_identity(
 ):
     args = ("recipe=extraction", f"+parents.victim={victim / 'epoch6.safetensors'}",
             "recipe.mode=outputs")  # fmt: skip
-    train(_cfg(data_root, tmp_path / "whole", *args))
+    train(train_config(data_root, tmp_path / "whole", *args))
 
     real = training.loop.epoch_generator
 
@@ -154,13 +138,13 @@ def test_extraction_run_resumes_bitwise_and_keeps_its_identity(
 
     monkeypatch.setattr(training.loop, "epoch_generator", crash_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):
-        train(_cfg(data_root, tmp_path / "broken", *args))
+        train(train_config(data_root, tmp_path / "broken", *args))
     monkeypatch.undo()
-    record = train(_cfg(data_root, tmp_path / "broken", *args))
+    record = train(train_config(data_root, tmp_path / "broken", *args))
     assert record["resumed_at"] == [1]
     for epoch in range(3):  # bitwise: resumed vs uninterrupted, both in this process, threads=1
         f = f"epoch{epoch}.safetensors"
-        assert _same(tmp_path / "whole" / f, tmp_path / "broken" / f)
+        assert same_weights(tmp_path / "whole" / f, tmp_path / "broken" / f)
 
     with pytest.raises(RunExistsError):  # a standard run's folder is not an extraction's
-        train(_cfg(data_root, victim, *args, "trainer.epochs=6"))
+        train(train_config(data_root, victim, *args, "trainer.epochs=6"))

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from safetensors.torch import load_file
+from tiny_runs import same_weights, train_config
 
 import training.loop
 import training.recipes.extraction_pool as pool_recipe
@@ -27,14 +26,6 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
 VICTIM_POINTS, POOL = 150, 40  # of the 200 generated training images
 
 
-def _cfg(data_root: Path, out_dir: Path, *overrides: str):
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose("train", overrides=[
-            "dataset=cifar10", "model=resnet20", "scale=smoke", f"data_root={data_root}",
-            f"out_dir={out_dir}", "threads=1", "progress=false", "trainer.epochs=2", *overrides,
-        ])  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def data_root(generated_root) -> Path:
     return generated_root("cifar10", n_train=20, n_test=5).parent
@@ -43,12 +34,12 @@ def data_root(generated_root) -> Path:
 @pytest.fixture(scope="module")
 def victim(data_root, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("victim")
-    train(_cfg(data_root, out, f"++dataset.options.train_points={VICTIM_POINTS}"))
+    train(train_config(data_root, out, f"++dataset.options.train_points={VICTIM_POINTS}"))
     return out / "epoch2.safetensors"
 
 
 def _copy(data_root, out, victim, pool=POOL):
-    return train(_cfg(data_root, out, "recipe=extraction_pool", f"recipe.pool_points={pool}",
+    return train(train_config(data_root, out, "recipe=extraction_pool", f"recipe.pool_points={pool}",
                       f"+parents.victim={victim}",
                       f"++dataset.options.train_points={VICTIM_POINTS}"))  # fmt: skip
 
@@ -68,11 +59,6 @@ def _garbled(points: slice, monkeypatch) -> None:
     monkeypatch.setattr(pool_recipe, "load_dataset", load)
 
 
-def _same(a: Path, b: Path) -> bool:
-    ta, tb = load_file(str(a)), load_file(str(b))
-    return all(torch.equal(ta[k], tb[k]) for k in ta)
-
-
 def test_the_copy_learns_from_a_pool_the_victim_never_saw(
     data_root, victim, tmp_path, monkeypatch
 ):
@@ -83,18 +69,22 @@ def test_the_copy_learns_from_a_pool_the_victim_never_saw(
                                           "victim": 0, "pool_points": POOL}  # fmt: skip
     _garbled(slice(0, VICTIM_POINTS), monkeypatch)  # the victim's points: never read
     _copy(data_root, tmp_path / "b", victim)
-    assert _same(tmp_path / "a" / "epoch2.safetensors", tmp_path / "b" / "epoch2.safetensors")
+    assert same_weights(
+        tmp_path / "a" / "epoch2.safetensors", tmp_path / "b" / "epoch2.safetensors"
+    )
     monkeypatch.undo()
     _garbled(slice(VICTIM_POINTS, VICTIM_POINTS + POOL), monkeypatch)  # the pool: what it learns
     _copy(data_root, tmp_path / "c", victim)
-    assert not _same(tmp_path / "a" / "epoch2.safetensors", tmp_path / "c" / "epoch2.safetensors")
+    assert not same_weights(
+        tmp_path / "a" / "epoch2.safetensors", tmp_path / "c" / "epoch2.safetensors"
+    )
 
 
 def test_a_victim_trained_on_every_point_leaves_no_pool(data_root, victim, tmp_path):
     whole = tmp_path / "whole"
-    train(_cfg(data_root, whole))
+    train(train_config(data_root, whole))
     with pytest.raises(SettingsError, match="no point is left for a disjoint pool"):
-        train(_cfg(data_root, tmp_path / "copy", "recipe=extraction_pool",
+        train(train_config(data_root, tmp_path / "copy", "recipe=extraction_pool",
                    f"+parents.victim={whole / 'epoch2.safetensors'}"))  # fmt: skip
     with pytest.raises(SettingsError, match="needs 250 training points"):
         _copy(data_root, tmp_path / "big", victim, pool=100)

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from tiny_runs import train_config
 
 from training.loop import train
 from training.rundir import RunExistsError
@@ -26,24 +26,18 @@ def data_root(generated_root) -> Path:
     return generated_root("cifar10", n_train=4, n_test=2).parent
 
 
-def _cfg(data_root: Path, out_dir: Path, *overrides: str):
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose("train", overrides=[
-            "dataset=cifar10", "model=resnet20", "scale=smoke", f"data_root={data_root}",
-            f"out_dir={out_dir}", "threads=1", "progress=false", "trainer.epochs=2", *overrides,
-        ])  # fmt: skip
-
-
 def test_a_changed_setting_is_refused_by_hand_and_replaced_by_the_pipeline(
     data_root, tmp_path, caplog
 ):
     out = tmp_path / "run"
-    train(_cfg(data_root, out))
+    train(train_config(data_root, out))
     (out / "metrics.json").unlink()  # what Snakemake does before it reruns the job
     with pytest.raises(RunExistsError, match="another configuration"):
-        train(_cfg(data_root, out, "trainer.optimizer.lr=0.05"))
+        train(train_config(data_root, out, "trainer.optimizer.lr=0.05"))
     with caplog.at_level(logging.WARNING):
-        record = train(_cfg(data_root, out, "trainer.optimizer.lr=0.05", "replace_stale=true"))
+        record = train(
+            train_config(data_root, out, "trainer.optimizer.lr=0.05", "replace_stale=true")
+        )
     assert "deleting that run" in caplog.text
     assert record["finished"] and record["resumed_at"] == []
     assert record["config"]["trainer"]["optimizer"]["lr"] == 0.05
@@ -52,17 +46,17 @@ def test_a_changed_setting_is_refused_by_hand_and_replaced_by_the_pipeline(
 
 def test_a_checkpoint_asked_for_after_the_run_retrains_it(data_root, tmp_path):
     out = tmp_path / "run"
-    train(_cfg(data_root, out, "save_epochs=[2]"))
+    train(train_config(data_root, out, "save_epochs=[2]"))
     assert not (out / "epoch1.safetensors").exists()
     with pytest.raises(RunExistsError, match=r"checkpoints of epochs \[1\]"):
-        train(_cfg(data_root, out, "save_epochs=[1,2]"))
-    record = train(_cfg(data_root, out, "save_epochs=[1,2]", "replace_stale=true"))
+        train(train_config(data_root, out, "save_epochs=[1,2]"))
+    record = train(train_config(data_root, out, "save_epochs=[1,2]", "replace_stale=true"))
     assert record["checkpoints"] == [0, 1, 2] and (out / "epoch1.safetensors").is_file()
 
 
 def test_an_unchanged_run_is_resumed_not_replaced(data_root, tmp_path):
     out = tmp_path / "run"
-    first = train(_cfg(data_root, out, "replace_stale=true"))
+    first = train(train_config(data_root, out, "replace_stale=true"))
     (out / "metrics.json").unlink()
-    again = train(_cfg(data_root, out, "replace_stale=true"))
+    again = train(train_config(data_root, out, "replace_stale=true"))
     assert again["resumed_at"] == [2] and again["history"] == first["history"]

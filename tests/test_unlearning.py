@@ -10,7 +10,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from safetensors import safe_open
-from safetensors.torch import load_file
+from tiny_runs import same_weights, train_config
 
 import training.config  # noqa: F401  (registers train_schema)
 import training.loop
@@ -28,22 +28,10 @@ N_TRAIN = 200  # generated_root("cifar10", n_train=20, ...): 20 per class
 
 
 def _cfg(data_root: Path, out_dir: Path, *overrides: str, name: str = "train"):
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        if name == "unlearn":
+    if name == "unlearn":
+        with initialize_config_dir(str(CONF), version_base="1.3"):
             return compose(name, overrides=[f"data_root={data_root}", *overrides])
-        return compose(
-            "train",
-            overrides=[
-                "dataset=cifar10", "model=resnet20", "scale=smoke", f"data_root={data_root}",
-                f"out_dir={out_dir}", "threads=1", "progress=false", "trainer.epochs=2",
-                *overrides,
-            ],
-        )  # fmt: skip
-
-
-def _same(a: Path, b: Path) -> bool:
-    ta, tb = load_file(str(a)), load_file(str(b))
-    return ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
+    return train_config(data_root, out_dir, *overrides)
 
 
 def _params(path: Path) -> dict[str, torch.Tensor]:
@@ -87,7 +75,7 @@ def test_amnesiac_records_exactly_the_forget_batch_updates(data_root, tmp_path, 
     record = train(_cfg(data_root, tmp_path / "rec", *common, f"record.forget_points={n}"))
     for e in range(epochs + 1):  # recording leaves training as it is (bitwise, one machine)
         f = f"epoch{e}.safetensors"
-        assert _same(tmp_path / "plain" / f, tmp_path / "rec" / f)
+        assert same_weights(tmp_path / "plain" / f, tmp_path / "rec" / f)
 
     steps_per_epoch = -(-N_TRAIN // batch)
     assert len(deltas) == epochs * steps_per_epoch
@@ -157,7 +145,7 @@ def test_recording_run_resumes_bitwise(data_root, tmp_path, monkeypatch):
 
     # bitwise: resumed vs uninterrupted, both in this process (threads=1)
     for name in ("epoch3.safetensors", "amnesiac.safetensors"):
-        assert _same(tmp_path / "whole" / name, tmp_path / "broken" / name), name
+        assert same_weights(tmp_path / "whole" / name, tmp_path / "broken" / name), name
     headers = [
         safe_open(str(d / "amnesiac.safetensors"), "pt").metadata()
         for d in (tmp_path / "whole", tmp_path / "broken")
@@ -188,7 +176,7 @@ def test_exact_unlearning_never_sees_the_forget_set(data_root, tmp_path, monkeyp
     monkeypatch.setattr(training.loop, "load_dataset", garbled_forget_set)
     train(_cfg(data_root, tmp_path / "b", *args))
     for e in range(3):  # bitwise: the same run twice in this process
-        assert _same(
+        assert same_weights(
             tmp_path / "a" / f"epoch{e}.safetensors", tmp_path / "b" / f"epoch{e}.safetensors"
         )
 

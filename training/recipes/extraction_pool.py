@@ -20,34 +20,24 @@ from pathlib import Path
 
 from core.errors import SettingsError
 from training.data import DataBundle, Split, load_dataset
-from training.recipes.base import Parent, Recipe, TrainingJob
-from training.recipes.extraction import ExtractionMode, extraction_loss, query_victim
-from training.recipes.standard import standard
+from training.recipes.base import TrainingJob
+from training.recipes.extraction import Extraction, extraction_loss, query_victim
 
 
 @dataclass(unsafe_hash=True)
-class PoolExtraction(Recipe):
-    """A copy trained on the victim's answers to a pool of points it never trained on."""
+class PoolExtraction(Extraction):
+    """A copy trained on the victim's answers to a pool of points it never trained on (the
+    victim, its parent and its check as in `Extraction`)."""
 
     name = "extraction_pool"
     FOLDER = "extract-{mode}-pool{pool_points}-from-seed{victim}"
     LABEL = "extract-{mode}-pool"
 
-    mode: ExtractionMode = ExtractionMode.labels
-    victim: int = 0  # the victim's seed: its standard model at the final epoch
     pool_points: int = 1000  # the adversary's pool: the training points after the victim's
-
-    def parents(self, seed: int) -> tuple[Parent, ...]:
-        return (Parent("victim", standard(self.victim)),)
 
     def problems(self) -> list[str]:
         ok = self.pool_points >= 1
         return [] if ok else [f"pool_points must be >= 1, got {self.pool_points}"]
-
-    def check(self, cfg) -> None:
-        super().check(cfg)
-        if not Path(cfg.parents["victim"]).is_file():
-            raise SettingsError(f"parents.victim: no checkpoint at {cfg.parents['victim']}")
 
     def training_job(self, cfg, bundle: DataBundle, device) -> TrainingJob:
         """The victim's answers on the pool as targets; `victim_agreement` on the test split."""
