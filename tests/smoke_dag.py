@@ -24,13 +24,15 @@ def _interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def snakemake(workdir: Path, *args: str, **popen) -> subprocess.Popen:
-    """Snakemake on the Snakefile of the repository copy `workdir`, its code imported from there."""
+def snakemake(workdir: Path, *args: str, config=(), **popen) -> subprocess.Popen:
+    """Snakemake on the repository copy `workdir` (its Snakefile, its code: run from there, so
+    that nothing is imported from the checkout the tests run in), `--config scale=smoke *config`."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
                PYTHONPATH=str(workdir))  # fmt: skip
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"),
-           "-d", str(workdir), "--config", "scale=smoke", *args]  # fmt: skip
-    return subprocess.Popen(cmd, env=env, text=True, preexec_fn=_interruptible, **popen)
+           "-d", str(workdir), *args, "--config", "scale=smoke", *config]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, cwd=workdir, text=True, preexec_fn=_interruptible,
+                            **popen)  # fmt: skip
 
 
 def copy_repository(to: Path) -> Path:

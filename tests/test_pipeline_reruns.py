@@ -20,9 +20,10 @@ from smoke_dag import snakemake
 pytestmark = pytest.mark.slow
 
 
-def dry_run(workdir: Path, *args: str) -> tuple[int, str, list[tuple[str, dict, list[str]]]]:
+def dry_run(workdir: Path, *config: str, targets=()) -> tuple[int, str, list]:
     """(exit status, output, [(rule, wildcards, outputs)] of every job `snakemake -n` lists)."""
-    proc = snakemake(workdir, "-n", *args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = snakemake(workdir, "-n", *targets, config=config, stdout=subprocess.PIPE,
+                     stderr=subprocess.STDOUT)  # fmt: skip
     out, _ = proc.communicate(timeout=600)
     jobs = []
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
@@ -106,7 +107,7 @@ def test_a_plan_ablation_goes_to_its_own_folder_and_reuses_the_models(smoke):
     assert outputs and all(o.startswith("results/smoke-seeds-") for o in outputs), outputs
     assert not [rule for rule, _, _ in jobs if rule.startswith(("make_", "prepare_"))]
     # the scale's own table is no target of the ablation: Snakemake has no rule to overwrite it
-    code, out, _ = dry_run(work, str(epochs.relative_to(work)), "plan=[seeds=[0,1]]")
+    code, out, _ = dry_run(work, "plan=[seeds=[0,1]]", targets=[str(epochs.relative_to(work))])
     assert code != 0 and epochs.read_bytes() == before
 
 

@@ -43,12 +43,12 @@ EPOCHS = 20  # the cancelled training: about 1 s an epoch at the smoke scale
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
 def _record(plan, folder: str, seed: int) -> str:
     """The metrics.json of the plan's model in `folder` with `seed` (cifar10)."""
     return plan.path("cifar10", Metrics(plan.models("cifar10")[folder, seed].model))
 
 
+@pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     if (reason := missing()) is not None:
         print(f"SKIP test_slurm: {reason}", file=sys.stderr)
