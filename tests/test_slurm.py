@@ -156,8 +156,9 @@ def test_cancelled_training_is_retried_and_resumes_to_the_same_weights(cluster, 
     assert record["device"] == "cpu (2 threads)"  # the plan's threads reached torch
     # the uninterrupted run of the same configuration, same threads, on this machine
     reference = tmp_path / "uninterrupted"
-    args = [*plan.standard_train_args("cifar10"), "seed=0", f"data_root={plan.data_root()}",
-            f"out_dir={reference}", f"save_epochs=[{EPOCHS}]"]  # fmt: skip
+    _, args = plan.model_job("cifar10", "standard", 0)  # the job's own arguments, elsewhere
+    args = [a for a in args if not a.startswith(("out_dir=", "save_epochs="))]
+    args += [f"out_dir={reference}", f"save_epochs=[{EPOCHS}]"]
     env = dict(os.environ, OMP_NUM_THREADS="2")
     subprocess.run([sys.executable, "-m", "training.train", *args], cwd=work, env=env,
                    check=True, capture_output=True, timeout=300)  # fmt: skip
