@@ -27,8 +27,10 @@ smoke: $(STAMP)
 	@echo "Smoke run done. Figures: results/smoke/figures/  tables: results/smoke/tables/"
 	@echo "Report with every figure and table: results/smoke/report.html"
 
+# In parallel, one worker per CPU; the smoke DAG's tests and the SLURM tests each keep to one
+# worker (xdist_group), so the DAG is built once and one cluster runs at a time.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 # The fast tests again on other CPU kernels (torch's portable ATen kernels, SSE-only oneDNN and
 # MKL, OpenBLAS's Nehalem kernels): a test that only holds with this machine's rounding fails here,
@@ -36,7 +38,7 @@ test: $(STAMP)
 OTHER_KERNELS := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 \
 	MKL_ENABLE_INSTRUCTIONS=SSE4_2 OPENBLAS_CORETYPE=Nehalem
 test-kernels: $(STAMP)
-	env $(OTHER_KERNELS) $(BIN)/pytest -m "not slow" -q
+	env $(OTHER_KERNELS) $(BIN)/pytest -n auto -m "not slow" -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -42,6 +42,7 @@ PIPELINE_ONLY = {
     "tqdm": ["tqdm"],
     # the test and slurm extras
     "pytest": ["pytest", "_pytest"],
+    "pytest-xdist": ["xdist"],
     "lime": ["lime"],
     "scikit-learn": ["sklearn"],
     "ruff": ["ruff"],
@@ -49,7 +50,7 @@ PIPELINE_ONLY = {
     "snakemake-executor-plugin-slurm": ["snakemake_executor_plugin_slurm"],
 }
 # The research pipeline's own packages, shipped in the same distribution.
-PROJECT_PIPELINE_PACKAGES = ["training", "experiments", "figures", "pipeline"]
+PROJECT_PIPELINE_PACKAGES = ["core", "training", "experiments", "figures", "pipeline"]
 # In an extra for the pipeline's sake, but also a requirement of a core dependency, so importable.
 PULLED_IN_BY_CORE = {"pillow": "scikit-image", "scipy": "scikit-image"}
 

@@ -24,7 +24,8 @@ FIGURES = [
 ]
 TABLES = ["table_accuracy", "table_headline", "table_agreement"]
 
-pytestmark = pytest.mark.slow
+# one worker runs every test of the group (tests/conftest.py: the suite runs in parallel)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("smoke")]
 
 
 def test_nothing_left_to_do(smoke):

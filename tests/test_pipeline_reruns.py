@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from smoke_dag import snakemake
 
-pytestmark = pytest.mark.slow
+# one worker runs every test of the group (tests/conftest.py: the suite runs in parallel)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("smoke")]
 
 
 def dry_run(workdir: Path, *config: str, targets=()) -> tuple[int, str, list]:

@@ -40,7 +40,8 @@ PROFILE = REPO / "profiles" / "slurm"
 SEEDS = "seeds=[0,1]"
 EPOCHS = 20  # the cancelled training: about 1 s an epoch at the smoke scale
 
-pytestmark = pytest.mark.slow
+# one worker runs every test of the group (tests/conftest.py: the suite runs in parallel)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
 
 def _record(plan, folder: str, seed: int) -> str:

@@ -7,6 +7,8 @@ import time
 import pytest
 from slurm_cluster import local_cluster, missing, pid_alive
 
+pytestmark = pytest.mark.xdist_group("slurm")  # one cluster on this machine at a time
+
 
 @pytest.mark.slow
 def test_local_cluster_runs_a_job_and_stops_its_daemons(tmp_path):
