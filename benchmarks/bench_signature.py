@@ -55,7 +55,8 @@ from signature_timing import (
 
 import zest
 
-CIFAR = Path("/work/shared/data/cifar10/train")
+# the real CIFAR-10 subset beside the repository (../shared/data), as the mini scale reads it
+CIFAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10" / "train"
 
 
 def sweep(args, device: torch.device) -> None:

@@ -1,7 +1,7 @@
 """Count reference-mode superpixels per image on a CIFAR-10 folder.
 
 Loads the first N training images in canonical order (sorted class folders, then sorted files; in
-the JPEG subset under /work/shared/data that means the first N airplanes for N <= 1000), normalizes
+the JPEG subset under ../shared/data that means the first N airplanes for N <= 1000), normalizes
 them with the statistics the reference code used for CIFAR-10, and segments them exactly as
 `zest.image_reference` does by default (quickshift on de-normalized 0-255 float64 pixels).
 
@@ -44,9 +44,13 @@ def describe(name: str, k: np.ndarray) -> str:
     )
 
 
+# the real CIFAR-10 subset beside the repository (../shared/data)
+SHARED_CIFAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10" / "train"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--root", type=Path, default=Path("/work/shared/data/cifar10/train"))
+    parser.add_argument("--root", type=Path, default=SHARED_CIFAR)
     parser.add_argument("--n", type=int, default=128, help="first N images in canonical order")
     parser.add_argument("--per-class", type=int, default=0, help="also the first M of each class")
     args = parser.parse_args()
