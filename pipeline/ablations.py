@@ -18,8 +18,6 @@ is never rebuilt differently; otherwise the ablation's models go to its own `roo
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from experiments.studies import Metrics
 from pipeline.spec import slug
 
@@ -56,9 +54,8 @@ def model_jobs(plan) -> dict[str, tuple[str, ...]]:
     return jobs
 
 
-def shares_models(plan, scale_plan: Callable[[], object]) -> bool:
+def shares_models(plan, scale_plan) -> bool:
     """Whether `plan`'s models may live in the scale's models folder: every job it would run
-    there has the arguments the scale's own plan (`scale_plan()`) gives the same output."""
-    own = scale_plan()
-    theirs = model_jobs(own)
+    there has the arguments the scale's own plan (`scale_plan`) gives the same output."""
+    theirs = model_jobs(scale_plan)
     return all(theirs.get(path, args) == args for path, args in model_jobs(plan).items())

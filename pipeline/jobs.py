@@ -17,11 +17,11 @@ from functools import cached_property
 
 from omegaconf import OmegaConf
 
+from core.overrides import hydra_value
 from experiments.studies import STUDIES, Metrics, Predictions, Signature
 from experiments.studies.layout import DATA_SUMMARY, REFERENCE
 from pipeline.apps import compose
 from pipeline.models import Needs, collect
-from pipeline.spec import hydra_value
 from training.recipes import Model
 from training.recipes.base import Job
 
@@ -65,8 +65,8 @@ class JobArgs:
 
     def recipe_folders(self, recipe: str) -> list[str]:
         """The folders of the models of `recipe` (a RECIPES name) this plan builds."""
-        return sorted({f for d in self.datasets for f, _ in self.models(d)
-                       if self.models(d)[f, _].model.recipe.name == recipe})  # fmt: skip
+        return sorted({folder for d in self.datasets for (folder, _), n in self.models(d).items()
+                       if n.model.recipe.name == recipe})  # fmt: skip
 
     def model_job(self, dataset: str, folder: str, seed: int) -> tuple[str, list[str]]:
         """(app, arguments) of the job that makes one model."""

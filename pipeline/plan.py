@@ -17,6 +17,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from core.errors import SettingsError
+from core.overrides import hydra_value
 from experiments.studies import STUDIES, Context, Metrics
 from experiments.studies.base import make_context
 from experiments.studies.layout import artifact_path, table_path
@@ -30,7 +31,6 @@ from pipeline.spec import (
     check_config_keys,
     check_seeds,
     cli_list,
-    hydra_value,
     read_spec,
 )
 from training.recipes.standard import standard
@@ -291,8 +291,10 @@ def _placed(scale, overrides, train_overrides, plan_overrides, ablation) -> Plan
     root = ablations.folder(scale, ablation, [*train_overrides, *overrides, *changing])
     spec = read_spec(scale, plan_overrides, ablation)
     plan = Plan(spec, train_overrides, overrides, root, models, ablation, changing)
-    if (ablation or changing) and not ablations.shares_models(plan, lambda: Plan(
-        read_spec(scale, [o for o in plan_overrides if ablations.in_place(o)]), train_overrides,
-        (), models, models)):  # fmt: skip
-        plan = dataclasses.replace(plan, models_root=root)
-    return plan
+    if not (ablation or changing):
+        return plan
+    kept = [o for o in plan_overrides if ablations.in_place(o)]  # the scale's own plan, in place
+    scale_plan = Plan(read_spec(scale, kept), train_overrides, (), models, models)
+    if ablations.shares_models(plan, scale_plan):
+        return plan
+    return dataclasses.replace(plan, models_root=root)

@@ -11,9 +11,9 @@ import dataclasses
 from collections import defaultdict
 from functools import cached_property
 
+from core.overrides import hydra_value
 from experiments.studies.layout import REUSE_DATA, REUSE_MODEL, REUSE_TABLE
 from experiments.studies.modelreuse import STEP_SETTINGS as REUSE_STEP_SETTINGS
-from pipeline.spec import hydra_value
 from training.reuse.zoo import generator_of, modeldiff_jobs, models_to_build, zest_signatures
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from omegaconf import OmegaConf
 
 from core.errors import SettingsError
-from core.overrides import hydra_value  # noqa: F401  (re-exported: the rules use it)
 from experiments.studies import STUDIES
 from pipeline.apps import CONF_DIR
 

@@ -16,8 +16,6 @@ from training.data import Split
 from training.loop import RunExistsError, train
 from training.models import build_model
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
-
 
 @pytest.fixture(scope="module")
 def data_root(generated_root) -> Path:

@@ -50,12 +50,17 @@ def edited(path: Path, old: str, new: str):
         path.write_text(text)
 
 
-def test_editing_a_training_value_reruns_that_training_and_what_it_feeds(smoke):
-    work = smoke.parents[1]
-    schedule = work / "conf/scale_trainer/smoke_cifar10_resnet20.yaml"
-    with edited(schedule, "lr: 0.02", "lr: 0.03"):
+def jobs_after_edit(work: Path, path: str, old: str, new: str) -> list:
+    """The jobs `snakemake -n` lists once `path` (in the repository copy) has `old` as `new`."""
+    with edited(work / path, old, new):
         code, out, jobs = dry_run(work)
     assert code == 0, out[-3000:]
+    return jobs
+
+
+def test_editing_a_training_value_reruns_that_training_and_what_it_feeds(smoke):
+    schedule = "conf/scale_trainer/smoke_cifar10_resnet20.yaml"
+    jobs = jobs_after_edit(smoke.parents[1], schedule, "lr: 0.02", "lr: 0.03")
     made = {(rule, w["dataset"]) for rule, w, _ in jobs if rule.startswith("make_")}
     # the CIFAR-10 schedule trains the standard models, the copies and the exact retrains; the
     # amnesiac models derive from the standard ones: every kind of CIFAR-10 model, nothing else
@@ -76,11 +81,9 @@ def test_editing_a_training_value_reruns_that_training_and_what_it_feeds(smoke):
 
 
 def test_editing_a_zest_setting_reruns_references_signatures_and_tables_not_training(smoke):
-    work = smoke.parents[1]
-    plan = work / "conf/pipeline/smoke.yaml"
-    with edited(plan, "reference.num_samples=64", "reference.num_samples=48"):
-        code, out, jobs = dry_run(work)
-    assert code == 0, out[-3000:]
+    plan = "conf/pipeline/smoke.yaml"
+    jobs = jobs_after_edit(smoke.parents[1], plan, "reference.num_samples=64",
+                           "reference.num_samples=48")  # fmt: skip
     rules = {rule for rule, _, _ in jobs}
     assert not {r for r in rules if r.startswith(("make_", "prepare_", "build_reuse"))}, rules
     assert "build_reference" in rules and "compute_epochs" in rules
@@ -89,12 +92,9 @@ def test_editing_a_zest_setting_reruns_references_signatures_and_tables_not_trai
 
 
 def test_editing_a_caption_reruns_only_that_figure(smoke):
-    work = smoke.parents[1]
-    caption = work / "figures/captions/fig2_epochs_vision.rst"
-    text = caption.read_text()
-    with edited(caption, text, text + "\nEdited.\n"):
-        code, out, jobs = dry_run(work)
-    assert code == 0, out[-3000:]
+    caption = "figures/captions/fig2_epochs_vision.rst"
+    text = (smoke.parents[1] / caption).read_text()
+    jobs = jobs_after_edit(smoke.parents[1], caption, text, text + "\nEdited.\n")
     assert [rule for rule, _, _ in jobs if rule != "all"] == ["render_fig2_epochs_vision"], jobs
 
 

@@ -22,7 +22,6 @@ from training.loop import as_train_config, train
 from training.recipes.extraction import ExtractionMode
 from training.recipes.extraction_pool import PoolExtraction
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
 VICTIM_POINTS, POOL = 150, 40  # of the 200 generated training images
 
 

@@ -18,8 +18,6 @@ from tiny_runs import train_config
 from training.loop import train
 from training.rundir import RunExistsError
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
-
 
 @pytest.fixture(scope="module")
 def data_root(generated_root) -> Path:
