@@ -58,6 +58,27 @@ def test_epochs_related_pairs_are_closer_than_unrelated_ones():
     assert row.value.item() == pytest.approx(expected)
 
 
+def test_a_datasets_own_epoch_step_sets_its_grid_and_its_copies_epochs():
+    """AG News trains 10 epochs: a global step of 10 would leave t = 0 alone on its grid."""
+    from experiments.studies import epochs
+
+    changes = {"epochs": dict(every=10, every_by_dataset={"ag_news": 2}, k=1, k_values=[1])}
+    ag = context("ag_news", final_epoch=10, **changes)
+    assert epochs.grid(ag) == [0, 2, 4, 6, 8, 10]
+    related, _ = epochs.pairs(ag)
+    assert [t for t, _, _ in related] == [0, 2, 4, 6, 8]
+    c10 = context("cifar10", final_epoch=10, **changes)
+    assert epochs.grid(c10) == [0, 10]
+    assert {s.epochs for s in suspects_of(c10, 0)} == {(0, 10)}
+    bad = STUDIES["epochs"].settings(every_by_dataset={"ag_news": 0, "imagenet": 2})
+    problems = STUDIES["epochs"].problems(bad)
+    assert problems[0] == "every_by_dataset.ag_news must be >= 1, got 0"
+    assert problems[1].startswith(
+        "every_by_dataset: unknown datasets ['imagenet'] (known: cifar10"
+    )
+    assert len(problems) == 2
+
+
 def test_refsize_uses_the_same_subsets_and_the_full_set_once():
     table = tables("refsize")["distances"]
     assert sorted(table["size"].unique()) == [1, 2, 4]
@@ -118,7 +139,7 @@ def test_suspect_tables_carry_the_upstream_columns(study):
     assert np.isclose(unrelated.relative.mean(), 1.0)
     suspects = d[d.relation == "suspect"]
     assert (suspects.relative < 0.5).all() and not suspects.broken.any()
-    assert (v.related == (v.relative < 1)).all() and v.conclusive.dtype == bool
+    assert (v.related == (v.relative < 1)).all() and v.ci_excludes_1.dtype == bool
     if study == "unlearning":
         assert np.allclose(suspects.forget_accuracy, 0.5)
 
@@ -139,7 +160,7 @@ def test_exact_unlearning_is_untestable_when_the_originals_did_not_fit_their_for
     )
     v = tables("unlearning", victim_forget=0.6)["verdicts"]
     exact, amnesiac = v[v.suspect == "unlearn-exact"], v[v.suspect == "unlearn-amnesiac"]
-    assert len(exact) == 3 and not exact.conclusive.any()
+    assert len(exact) == 3 and not exact.ci_excludes_1.any()
     assert exact.untestable.str.contains("fits only 60 % of its forget set").all()
     assert (amnesiac.untestable == "").all()  # closeness after subtraction needs no memorising
     assert np.allclose(v.victim_test_accuracy, 0.6)

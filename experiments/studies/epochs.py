@@ -14,6 +14,7 @@ from itertools import permutations
 
 import pandas as pd
 
+from core.datasets import DATASETS
 from experiments.studies.base import Context, Inputs, Signature, Study, distances, relative
 from training.recipes.standard import standard
 
@@ -24,6 +25,9 @@ COLUMNS = ("dataset", "metric", "relation", "seed_a", "epoch_a", "seed_b", "epoc
 @dataclass
 class Settings:
     every: int = 10  # reference epochs t on the grid 0, every, 2 every, ..., T
+    # a dataset's own step where its training is shorter (AG News trains 10 epochs: `every` = 10
+    # would leave t = 0 alone on its grid), e.g. {ag_news: 1}
+    every_by_dataset: dict[str, int] = field(default_factory=dict)
     k: int = 5  # the related pair of Figures 2, 4, 8 and the headline table: C(t) vs C(t + k)
     k_values: list[int] = field(default_factory=lambda: [1, 5, 10, 20, 50])  # Figure 7
     datasets: list[str] | None = None  # None: every dataset of the plan
@@ -33,12 +37,18 @@ def k_values(s: Settings) -> list[int]:
     return sorted(set(s.k_values) | {s.k})
 
 
+def grid(ctx: Context) -> list[int]:
+    """The reference epochs t of the dataset: 0, step, 2 step, ..., T (step: the dataset's own
+    `every_by_dataset` entry, else `every`). The extraction study compares its copies on it."""
+    s = ctx.of("epochs")
+    return ctx.grid(s.every_by_dataset.get(ctx.dataset, s.every))
+
+
 def pairs(ctx: Context) -> tuple[list[tuple[int, int, int]], list[int]]:
     """(t, t + k, k) of the related pairs, and the epochs of the unrelated pairs."""
-    s = ctx.of("epochs")
-    grid = ctx.grid(s.every)
-    related = [(t, t + k, k) for t in grid for k in k_values(s) if t + k <= ctx.final_epoch]
-    return related, sorted(set(grid) | {ctx.final_epoch})
+    s, grid_ = ctx.of("epochs"), grid(ctx)
+    related = [(t, t + k, k) for t in grid_ for k in k_values(s) if t + k <= ctx.final_epoch]
+    return related, sorted(set(grid_) | {ctx.final_epoch})
 
 
 def problems(s: Settings) -> list[str]:
@@ -47,6 +57,11 @@ def problems(s: Settings) -> list[str]:
         ("k", s.k, s.k >= 1),  # k = 0 would pair a checkpoint with itself
         ("k_values", s.k_values, bool(s.k_values) and min(s.k_values) >= 1),
     ) if not ok]  # fmt: skip
+    out += [f"every_by_dataset.{name} must be >= 1, got {step}"
+            for name, step in s.every_by_dataset.items() if step < 1]  # fmt: skip
+    unknown = sorted(set(s.every_by_dataset) - set(DATASETS))
+    if unknown:
+        out.append(f"every_by_dataset: unknown datasets {unknown} (known: {', '.join(DATASETS)})")
     return out
 
 
