@@ -13,7 +13,7 @@
 - ``captions/``: one reStructuredText caption per output, for the Snakemake report.
 
 Figures decide nothing: normalization (``relative``, ``closer_percent``), the ``broken`` flag and
-the verdicts (``related``, ``conclusive``) are columns of the result tables; figures aggregate
+the verdicts (``related``, ``ci_excludes_1``) are columns of the result tables; figures aggregate
 them for display. Datasets, their labels and the paper's classifiers come from
 ``core.datasets``: the package imports nothing else of the project (no study, no ``zest``, no
 torch).

@@ -29,7 +29,7 @@ class TableError(UserError, ValueError):
     """A result table (TSV/JSON) is unreadable or not the table a figure needs."""
 
 
-FLAGS = ("related", "conclusive", "broken")  # boolean columns, read as pandas' nullable boolean
+FLAGS = ("related", "ci_excludes_1", "broken")  # boolean columns, read as pandas' nullable boolean
 
 
 def columns(study: str, table: str = "distances") -> tuple[str, ...]:

@@ -29,6 +29,16 @@ def summarize(values) -> tuple[float, float, int]:
     return float(np.mean(v)), std, int(v.size)
 
 
+def t_interval(mean: float, std: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Student t-interval of a mean over n units (NaN, NaN when n < 2 or std is undefined)."""
+    if n < 2 or not np.isfinite(std):
+        return float("nan"), float("nan")
+    from scipy.stats import t  # scipy comes with scikit-image, which zest needs
+
+    half = float(t.ppf((1 + confidence) / 2, n - 1)) * std / np.sqrt(n)
+    return mean - half, mean + half
+
+
 def choose_k(ks, requested: int | None = None, dataset: str = "") -> int | None:
     """The k of the related pairs to plot.
 

@@ -103,7 +103,8 @@ def known_headline_table() -> pd.DataFrame:
         ["cifar10", "cosine", "related", 0, 1, 0, 2, 1, 1, 0.2],
         ["cifar10", "cosine", "related", 1, 0, 1, 1, 0, 1, 0.1],
         ["cifar10", "cosine", "related", 1, 1, 1, 2, 1, 1, 0.4],
-        ["cifar10", "cosine", "related", 1, 0, 1, 2, 0, 2, 0.9],  # other k: ignored
+        ["cifar10", "cosine", "related", 1, 0, 1, 2, 0, 2, 0.9],  # k = 2: not 1, 5 or requested
+        ["cifar10", "cosine", "related", 0, 0, 0, 5, 0, 5, 0.3],  # the paper's k: its own row
         ["cifar10", "l1", "related", 0, 0, 0, 1, 0, 1, 9.0],  # other metric: ignored
         *[["cifar10", "cosine", "unrelated", 0, t, 1, t, t, 0, 1.0] for t in range(3)],
         ["cifar10", "cosine", "baseline", 0, 2, 1, 2, 2, 0, 1.0],
@@ -118,7 +119,10 @@ def test_headline_known_values(tmp_path):
     path = write_tsv(known_headline_table(), tmp_path, "cifar10", "epochs")
     assert cli("table_headline", tmp_path / "headline", {"epochs": [path]}, "--k", "1") == 0
     csv = pd.read_csv(tmp_path / "headline.csv").set_index("dataset")
-    row = csv.loc["cifar10"]
+    assert list(csv.loc["cifar10", "k"]) == [1, 5]  # k = 1 beside the paper's k = 5
+    at5 = csv[csv.k == 5].loc["cifar10"]
+    assert at5["n_seeds"] == 1 and at5["closer_all_mean"] == pytest.approx(70.0)
+    row = csv[csv.k == 1].loc["cifar10"]
     assert row["k"] == 1 and row["n_seeds"] == 2 and row["n_epochs"] == 2
     assert row["closer_all_mean"] == pytest.approx(70.0)
     assert row["closer_all_std"] == pytest.approx(math.sqrt(50))

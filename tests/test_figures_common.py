@@ -111,6 +111,7 @@ def suspect_table(rows: list[list], accuracies: dict | None = None) -> pd.DataFr
         test_accuracy=test,
         forget_accuracy=df["kind"].map(lambda k: acc.get(k, (math.nan, math.nan))[1]),
         broken=test.le(limit) & test.notna(),
+        target_disagreement=math.nan,
     )[list(columns("extraction"))]
 
 
@@ -153,7 +154,8 @@ def fake_unlearning(dataset, victims=(0, 1, 2), exact=2.4, amnesiac=0.02):
 
 
 def fake_verdicts(dataset):
-    """Four verdicts: a conclusive and an inconclusive copy, exact and amnesiac unlearning."""
+    """Four verdicts: a copy whose CI excludes 1 and one whose CI includes it, exact and amnesiac
+    unlearning (p_further: the other tail of p_value over 3 pairs)."""
     rows = [
         [dataset, "extract-labels", 0, 100, 20, "cosine", 0.25, 0.62, 0.25, 0.55, 0.70, 3],
         [dataset, "extract-labels", 1, 101, 20, "cosine", 0.38, 0.96, 0.5, 0.80, 1.10, 3],
@@ -161,8 +163,10 @@ def fake_verdicts(dataset):
         [dataset, "unlearn-amnesiac", 0, 0, 20, "cosine", 0.01, 0.02, 0.25, 0.01, 0.03, 3],
     ]
     df = pd.DataFrame(rows, columns=VERDICT_ROW)
-    conclusive = (df["ci_high"] < 1) | (df["ci_low"] > 1)
-    df = df.assign(related=df["relative"] < 1, conclusive=conclusive)
+    excludes = (df["ci_high"] < 1) | (df["ci_low"] > 1)
+    df = df.assign(
+        related=df["relative"] < 1, ci_excludes_1=excludes, p_further=1.25 - df["p_value"]
+    )
     df = df.assign(victim_train_accuracy=0.99, victim_forget_accuracy=1.0,
                    victim_test_accuracy=0.9, untestable="")  # fmt: skip
     return df[list(columns("extraction", "verdicts"))]

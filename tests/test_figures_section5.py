@@ -3,7 +3,7 @@
 The tables built here (``test_figures_common``) are TEST FIXTURES in the format of
 docs/architecture.md ("Section 5"), with made-up numbers; they are not results. The numbers the
 figures show come from the tables' columns (``relative``, ``closer_percent``, accuracies,
-``broken``, ``related``, ``conclusive``): the tests check that they are aggregated, not recomputed.
+``broken``, ``related``, ``ci_excludes_1``): the tests check that they are aggregated, not recomputed.
 """
 
 from __future__ import annotations
@@ -162,24 +162,32 @@ def test_verdict_table(results, tmp_path):
     render("table_verdicts", {"extraction": inputs["extraction"]}, tmp_path / "v")
     md = (tmp_path / "v.md").read_text()
     assert "0.62 [0.55, 0.70]" in md and "0.250 (min.)" in md
-    assert "copy detected (conclusive: the CI excludes 1)" in md
-    assert "copy detected (not conclusive: the CI includes 1)" in md
+    assert "copy detected (the CI over references excludes 1)" in md
+    assert "copy detected (the CI over references includes 1)" in md
     assert "as far as an independent model: consistent with unlearning" in md
-    assert "still close to the original: not unlearned (conclusive" in md
+    assert "still close to the original: not unlearned (the CI over references excludes" in md
     csv = pd.read_csv(tmp_path / "v.csv")
     victims = csv[csv.level == "victim"]
     assert len(victims) == 4 and set(victims["study"]) == {"extraction"}
     assert set(victims["refset"]) == {"default"}
     summary = csv[csv.level == "summary"].set_index(["dataset", "suspect"])
     row = summary.loc[("cifar10", "extract-labels")]
-    assert row["n_victims"] == 2 and row["fraction_related"] == 1.0 and row["n_conclusive"] == 1
+    assert row["n_victims"] == 2 and row["fraction_related"] == 1.0 and row["n_ci_excludes_1"] == 1
+    # t-interval over the 2 victims: 0.79 ± t(0.975, 1 df) sd / sqrt(2), sd = 0.34 / sqrt(2)
+    assert row["t_low"] == pytest.approx(0.79 - 12.706 * 0.34 / 2, abs=1e-3)
+    assert row["t_high"] == pytest.approx(0.79 + 12.706 * 0.34 / 2, abs=1e-3)
     # mean 0.79 (0.62, 0.96): not a half-way value like 0.785, whose 2-digit form hangs on the
     # last bit of the float mean (0.62 + 0.95 gives 0.78499999999999992 -> "0.78")
     assert row["relative"] == pytest.approx(0.79)
     assert row["paper"] == "related (0.80)"
     assert summary.loc[("cifar10", "unlearn-exact"), "paper"] == "not related (2.45)"
     assert summary.loc[("cifar100", "extract-outputs"), "n_victims"] == 0  # paper row kept
-    assert "| CIFAR-10 | labels (cross-entropy) | cosine | 2 | 0.79 ± 0.24 | 2/2 (100 %) |" in md
+    assert (
+        "| CIFAR-10 | labels (cross-entropy) | cosine | 2 | 0.79 ± 0.24 | [-1.37, 2.95] (includes 1) | 2/2 (100 %) |"
+        in md
+    )
+    # an exact retrain's p is the further tail (the paper's claim): 1.25 - 1.0 = 0.25, the floor
+    assert "| cosine | 2.30 [2.00, 2.60] | 0.250 (min.) |" in md
     assert "\\toprule" in (tmp_path / "v.tex").read_text()
     render("table_verdicts", inputs, tmp_path / "both")
     both = pd.read_csv(tmp_path / "both.csv")
@@ -190,7 +198,7 @@ def test_verdict_table_reads_related_from_the_column(tmp_path):
     """relative 0.62 but the study says not related: the table says what the study says."""
     from test_figures_common import fake_verdicts
 
-    df = fake_verdicts("cifar10").assign(related=False, conclusive=False)
+    df = fake_verdicts("cifar10").assign(related=False, ci_excludes_1=False)
     path = write_tsv(df, tmp_path, "cifar10", "extraction", "verdicts")
     render("table_verdicts", {"extraction": [path]}, tmp_path / "v")
     csv = pd.read_csv(tmp_path / "v.csv")
@@ -200,13 +208,13 @@ def test_verdict_table_reads_related_from_the_column(tmp_path):
 
 def test_verdict_words():
     assert verdict_words("extract-outputs", False, True) == (
-        "copy not detected (conclusive: the CI excludes 1)"
+        "copy not detected (the CI over references excludes 1)"
     )
     assert verdict_words("unlearn-amnesiac", False, True).startswith("far from the original")
     assert verdict_words("unlearn-exact", True, False) == (
-        "still close to the original (not conclusive: the CI includes 1)"
+        "still close to the original (the CI over references includes 1)"
     )
-    assert verdict_words("other", True, pd.NA) == "related (not conclusive: the CI includes 1)"
+    assert verdict_words("other", True, pd.NA) == "related (the CI over references includes 1)"
     assert verdict_words("other", pd.NA, True) == "no verdict"
 
 
@@ -228,7 +236,7 @@ def test_an_untestable_exact_retrain_reads_inconclusive_in_both_tables(tmp_path)
         victim_forget_accuracy=0.61, victim_train_accuracy=0.55
     )
     verdicts["untestable"] = [why if k == "unlearn-exact" else "" for k in verdicts["suspect"]]
-    verdicts.loc[verdicts.suspect == "unlearn-exact", "conclusive"] = False
+    verdicts.loc[verdicts.suspect == "unlearn-exact", "ci_excludes_1"] = False
     distances = write_tsv(df, tmp_path, "cifar10", "unlearning")
     verdict_file = write_tsv(verdicts, tmp_path, "cifar10", "unlearning", table="verdicts")
     render("table_unlearning", {"unlearning": [distances], "verdicts": [verdict_file]},

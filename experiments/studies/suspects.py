@@ -31,10 +31,10 @@ from training.recipes.standard import standard
 
 DISTANCE_COLUMNS = ("dataset", "metric", "relation", "kind", "victim_seed", "seed_b", "epoch_b",
                     "value", "relative", "closer_percent", "test_accuracy", "forget_accuracy",
-                    "broken")  # fmt: skip
+                    "broken", "target_disagreement")  # fmt: skip
 VERDICT_COLUMNS = ("dataset", "suspect", "victim_seed", "seed_b", "epoch_b", "metric", "distance",
-                   "relative", "p_value", "ci_low", "ci_high", "n_independent", "related",
-                   "conclusive", "victim_train_accuracy", "victim_forget_accuracy",
+                   "relative", "p_value", "p_further", "ci_low", "ci_high", "n_independent",
+                   "related", "ci_excludes_1", "victim_train_accuracy", "victim_forget_accuracy",
                    "victim_test_accuracy", "untestable")  # fmt: skip
 
 
@@ -42,11 +42,12 @@ VERDICT_COLUMNS = ("dataset", "suspect", "victim_seed", "seed_b", "epoch_b", "me
 class Suspect:
     model: Model  # how it was made and its seed
     epochs: tuple[int, ...]  # compared at each; the verdict at the last
+    label: str = ""  # the table's `kind` when the recipe's label does not tell two suspects apart
 
     @property
     def kind(self) -> str:
-        """The table's `kind`: its recipe's label (extract-labels, unlearn-exact, ...)."""
-        return self.model.recipe.label()
+        """The table's `kind`: `label`, else its recipe's (extract-labels, unlearn-exact, ...)."""
+        return self.label or self.model.recipe.label()
 
 
 Suspects = Callable[[Context, int], list[Suspect]]
@@ -84,7 +85,9 @@ def is_broken(dataset: str, test_accuracy: float) -> bool:
 
 def distance_table(inputs: Inputs, ctx: Context, suspects: Suspects) -> pd.DataFrame:
     """Victim vs each suspect at each of its epochs (`suspect`) and vs every other seed's standard
-    model at T (`unrelated`); `relative` over the dataset's unrelated rows (equation 1)."""
+    model at T (`unrelated`); `relative` over the dataset's unrelated rows (equation 1).
+    `target_disagreement`: for a copy, the share of its training targets (the victim's answers)
+    that differ from the true labels (its run's record; NaN for other models)."""
     T, rows = ctx.final_epoch, []
 
     def add(kind, relation, victim, model_b, epoch_b):
@@ -98,7 +101,9 @@ def distance_table(inputs: Inputs, ctx: Context, suspects: Suspects) -> pd.DataF
                              value=zest.distance(a, b, metric=m, align=ctx.align),
                              test_accuracy=acc,
                              forget_accuracy=accuracy(record, "forget_accuracy", epoch_b),
-                             broken=is_broken(ctx.dataset, acc)))  # fmt: skip
+                             broken=is_broken(ctx.dataset, acc),
+                             target_disagreement=accuracy(record, "target_disagreement",
+                                                          epoch_b)))  # fmt: skip
 
     for v in ctx.seeds:
         for other in ctx.seeds:
@@ -126,9 +131,18 @@ def verdict_table(
     """`zest.verdict` for every (victim, suspect as delivered: its last epoch), cosine.
 
     The independent pairs of victim v are (v, s) and (s, s') for the other seeds' standard models
-    at T: the distances a model trained independently of v would have. Each row carries the
-    victim's accuracies and, when `untestable` finds a reason the study cannot judge that
-    victim's suspects, the reason; such a verdict is never conclusive.
+    at T: the distances a model trained independently of v would have. Two tests, which answer
+    different questions:
+
+    - seed level: `p_value` = (1 + #{independent pairs at most as far}) / (1 + n), small when
+      the suspect is closer than models trained independently; `p_further` the other tail,
+      small when it is further (the exact-unlearning claim). Their floor is 1/(1 + n): 1/4 with
+      3 seeds, 1/11 with 5.
+    - reference level: `ci_excludes_1`, the bootstrap interval over reference points lies on one
+      side of 1. It ignores the seed-to-seed variance, which dominates: not a significance test.
+
+    Each row carries the victim's accuracies and, when `untestable` finds a reason the study
+    cannot judge that victim's suspects, the reason; `ci_excludes_1` is then False.
     """
     T, rows = ctx.final_epoch, []
     for v in ctx.seeds:
@@ -143,11 +157,15 @@ def verdict_table(
                                metric="cosine", align=ctx.align, n_bootstrap=ctx.n_bootstrap)  # fmt: skip
             low, high = out.ci
             firm = ((high < 1.0) if out.related else (low > 1.0)) and not why
+            further = (1 + int((out.independent_distances >= out.distance).sum())) / (
+                1 + len(pairs)
+            )
             rows.append(dict(dataset=ctx.dataset, suspect=s.kind, victim_seed=v, seed_b=s.model.seed,
                              epoch_b=epoch_b, metric="cosine", distance=out.distance,
-                             relative=out.relative_distance, p_value=out.p_value, ci_low=low,
-                             ci_high=high, n_independent=len(pairs), related=out.related,
-                             conclusive=bool(firm), victim_train_accuracy=acc["train"],
+                             relative=out.relative_distance, p_value=out.p_value,
+                             p_further=further, ci_low=low, ci_high=high,
+                             n_independent=len(pairs), related=out.related,
+                             ci_excludes_1=bool(firm), victim_train_accuracy=acc["train"],
                              victim_forget_accuracy=acc["forget"],
                              victim_test_accuracy=acc["test"], untestable=why))  # fmt: skip
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))

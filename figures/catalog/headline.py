@@ -5,6 +5,8 @@ r_s(t) = 1 - d(C_s^(t), C_s^(t+k)) / dbar_s(t), with dbar_s(t) the mean distance
 unrelated pairs at epoch t involving seed s (``figures.stats.closer_by_seed``). X_s = 100 *
 mean_t r_s(t) over all epochs t of the table where both distances exist; X = mean ± std of X_s
 over seeds. The second column uses only the last such epoch (t = T - k): X_s = 100 * r_s(T - k).
+One row per dataset and k: the requested (or default) k and, where the table has them, k = 1 and
+the paper's k = 5 (its Figure 2), side by side.
 """
 
 from __future__ import annotations
@@ -22,9 +24,16 @@ from figures.style import dataset_label
 from figures.tabulate import DASH, Layout, fmt_pm, ordered, paper_cell, write_table
 
 
-def _headline_row(dataset: str, df: pd.DataFrame | None, k: int | None, metric: str):
-    """(record for the CSV, cells for .md/.tex) of one dataset."""
-    kk = stats.choose_k(stats.related_ks(df, metric), k, dataset) if df is not None else None
+def headline_ks(df: pd.DataFrame | None, k: int | None, metric: str, dataset: str) -> list:
+    """The k of a dataset's rows: the requested (or default) one, and k = 1 and the paper's k
+    where the table has them; [None] without related pairs."""
+    ks = stats.related_ks(df, metric) if df is not None else []
+    chosen = stats.choose_k(ks, k, dataset)
+    return sorted({chosen, *({1, stats.PAPER_K} & set(ks))}) if chosen is not None else [None]
+
+
+def _headline_row(dataset: str, df: pd.DataFrame | None, kk: int | None, metric: str):
+    """(record for the CSV, cells for .md/.tex) of one dataset at one k."""
     per_seed = stats.closer_by_seed(df, kk, metric) if kk is not None else pd.DataFrame()
     all_m, all_s, n = stats.summarize(per_seed.get("all_epochs", []))
     fin_m, fin_s, _ = stats.summarize(per_seed.get("final_epoch", []))
@@ -46,9 +55,11 @@ def _headline_row(dataset: str, df: pd.DataFrame | None, k: int | None, metric: 
 def render_table_headline(inputs, out, k=None, metric="cosine") -> list[Path]:
     """The headline (section 1): how much closer related pairs are than unrelated ones, %."""
     tables = read_study(inputs["epochs"], "epochs")
+    data = {d: tables[d].data if d in tables else None for d in ordered(tables, DATASETS)}
     rows = [
-        _headline_row(d, tables[d].data if d in tables else None, k, metric)
-        for d in ordered(tables, DATASETS)
+        _headline_row(d, df, kk, metric)
+        for d, df in data.items()
+        for kk in headline_ks(df, k, metric, d)
     ]
     headers = ["Dataset", "k", "Seeds", "Closer, all epochs (%)", "Closer, last epoch (%)"]
     headers += ["Paper (%)"]
