@@ -20,17 +20,26 @@ from figures.tabulate import ordered
 
 EXTRACTION_KINDS = ("extract-labels", "extract-outputs")
 UNLEARNING_KINDS = ("unlearn-exact", "unlearn-amnesiac")
+RETRAIN_KINDS = ("unlearn-exact", "unlearn-shard")  # and the kinds that start with them
 KIND_LABELS = {
     "extract-labels": "argmax labels, cross-entropy (paper text)",
     "extract-outputs": "raw outputs, MSE (authors' code)",
+    "extract-softmax": "probabilities, soft cross-entropy",
+    "extract-views": "argmax labels of augmented views, cross-entropy",
     "unlearn-exact": "exactly unlearned (retrained without the forget set)",
+    "unlearn-exact-independent": "retrained without the forget set, independent seed",
+    "unlearn-shard": "retrained on one SISA shard without the forget set",
     "unlearn-amnesiac": "approximately unlearned (amnesiac)",
     "standard": "unrelated (other seeds)",
 }
 KIND_SHORT = {
     "extract-labels": "labels (cross-entropy)",
     "extract-outputs": "outputs (MSE)",
+    "extract-softmax": "softmax (soft CE)",
+    "extract-views": "labels of views (CE)",
     "unlearn-exact": "exact (retrained)",
+    "unlearn-exact-independent": "exact (independent seed)",
+    "unlearn-shard": "exact (SISA shard)",
     "unlearn-amnesiac": "approximate (amnesiac)",
 }
 NUMBERS = ["value", "relative", "closer_percent", "test_accuracy", "forget_accuracy"]

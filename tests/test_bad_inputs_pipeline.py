@@ -126,9 +126,9 @@ def test_bad_seeds_are_refused(overrides, words, tmp_path, monkeypatch):
 
 
 def test_the_largest_valid_seeds_are_accepted():
-    offset = 100  # extraction_study.seed_offset of every scale
+    offset = 200  # the smoke scale's largest: unlearning_study.independent_offset
     plan = load_plan("smoke", plan_overrides=[f"seeds=[0,{2**32 - 1 - offset}]"])
-    assert ("cifar10", f"extract-labels-from-seed{2**32 - 1 - offset}", 2**32 - 1) in plan.runs()
+    assert ("cifar10", "unlearn-exact", 2**32 - 1) in plan.runs()
 
 
 # -- 4. overrides with which every job of a kind would fail --------------------------------------

@@ -7,14 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_runs import same_weights, train_config
+from tiny_runs import constant_victim, same_weights, train_config
 
 import training.config  # noqa: F401  (registers train_schema)
 import training.loop
-from training.checkpoint import save_model
 from training.data import Split
 from training.loop import RunExistsError, train
-from training.models import build_model
 
 
 @pytest.fixture(scope="module")
@@ -92,16 +90,7 @@ def _predictions(path: Path, data_root: Path, split: str = "test") -> torch.Tens
 
 
 def test_constant_victim_makes_a_constant_student(data_root, tmp_path):
-    torch.manual_seed(0)
-    model = build_model("resnet20", 10, width=4)
-    with torch.no_grad():
-        model.fc.weight.zero_()
-        model.fc.bias.copy_(torch.nn.functional.one_hot(torch.tensor(3), 10) * 10.0)
-    norm = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
-    meta = {"arch": "resnet20", "num_classes": 10, "model_kwargs": {"width": 4}}
-    meta |= {"normalization": norm, "dataset": "cifar10", "epoch": 0, "seed": 0}
-    save_model(tmp_path / "constant.safetensors", model, meta)
-
+    constant_victim(tmp_path / "constant.safetensors")
     record = train(
         train_config(
             data_root,

@@ -106,9 +106,11 @@ def test_cli_list():
 def test_exact_unlearning_seed_offset_reaches_the_study():
     plan = load_plan("smoke", plan_overrides=["unlearning_study.exact_seed_offset=50"])
     cfg = compose("compute_distances", [*plan.study_args("cifar10", "unlearning"), "run_dir=x"])
-    exact, amnesiac = unlearning.suspects_of(context(cfg), 1)
+    found = {s.kind: s for s in unlearning.suspects_of(context(cfg), 1)}
+    exact, amnesiac = found["unlearn-exact"], found["unlearn-amnesiac"]
     assert (exact.model.recipe.folder(), exact.model.seed, amnesiac.model.seed) == (
         "unlearn-exact", 51, 1)  # fmt: skip
+    assert found["unlearn-exact-independent"].model.seed == 201  # the smoke scale's protocols
     assert ("cifar10", "unlearn-exact", 51) in plan.runs()
     default = load_plan("smoke")  # the original's own seed
     assert unlearning.suspects_of(default.context("cifar10"), 1)[0].model.seed == 1

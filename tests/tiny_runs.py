@@ -25,3 +25,20 @@ def same_weights(a: Path, b: Path) -> bool:
     """Whether two checkpoints hold the same tensors, bit for bit."""
     ta, tb = load_file(str(a)), load_file(str(b))
     return ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
+
+
+def constant_victim(path: Path, label: int = 3) -> Path:
+    """A CIFAR-10 ResNet20 checkpoint that answers `label` to every input (logit 10, others 0)."""
+    from training.checkpoint import save_model
+    from training.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("resnet20", 10, width=4)
+    with torch.no_grad():
+        model.fc.weight.zero_()
+        model.fc.bias.copy_(torch.nn.functional.one_hot(torch.tensor(label), 10) * 10.0)
+    norm = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}  # conf/dataset/cifar10
+    meta = {"arch": "resnet20", "num_classes": 10, "model_kwargs": {"width": 4}}
+    meta |= {"normalization": norm, "dataset": "cifar10", "epoch": 0, "seed": 0}
+    save_model(path, model, meta)
+    return path

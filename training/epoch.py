@@ -40,14 +40,15 @@ def train_epoch(
     generator: torch.Generator,
     desc: str = "train",
     progress: bool = True,
-    targets: torch.Tensor | None = None,
+    targets: torch.Tensor | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
     recorder: AmnesiacRecorder | None = None,
 ) -> tuple[float, float]:
     """One pass over `split` in the generator's order. Returns (mean loss, accuracy).
 
     `targets` (default `split.labels`): per example, int64 labels or float (N, C) outputs (then
-    accuracy is agreement with their argmax); `recorder` wraps `optimizer.step()`.
+    accuracy is agreement with their argmax), or a function of the prepared batch and its true
+    labels that returns the batch's targets; `recorder` wraps `optimizer.step()`.
     """
     targets = split.labels if targets is None else targets
     model.train()
@@ -62,7 +63,10 @@ def train_epoch(
         for step, begin in enumerate(range(0, n, batch_size)):
             idx = order[begin : begin + batch_size]
             inputs = prepare(split.inputs[idx], generator)
-            labels = targets[idx].to(device, non_blocking=True)
+            if callable(targets):
+                labels = targets(inputs, split.labels[idx])
+            else:
+                labels = targets[idx].to(device, non_blocking=True)
             logits = model(inputs)
             loss = loss_fn(logits, labels)
             optimizer.zero_grad(set_to_none=True)

@@ -193,6 +193,7 @@ def _train(cfg: TrainConfig, save_epochs: list[int]) -> dict[str, Any]:
         entry |= {"test_accuracy": test_acc, "wall_time_s": time.perf_counter() - start}
         for key, split in job.evals.items():  # victim_agreement, forget_accuracy
             entry[key] = evaluate(model, split, prepare, cfg.trainer.eval_batch_size)[1]
+        entry |= job.epoch_entry() if job.epoch_entry and epoch else {}
         if recorder is not None:  # amnesiac.safetensors first (recipes.amnesiac)
             entry |= recorder.end_epoch(epoch)
         folder.end_epoch(entry, model, optimizer, scheduler, meta)

@@ -4,9 +4,11 @@ The adversary queries the victim on its training inputs and trains its own model
 victim seed + `seed_offset`) on the argmax labels (`labels`, the paper's text) or the raw outputs
 (`outputs`, the authors' code). The `-pool` modes (`labels-pool`, `outputs-pool`) query instead a
 disjoint pool of `pool_points` training points the victim never saw (recipe `extraction_pool`;
-the victims must then train on part of the split, `dataset.options.train_points`). Each copy is
-compared with its victim at every epoch of the epochs study's grid, and judged (a verdict) as
-delivered, at its last epoch.
+the victims must then train on part of the split, `dataset.options.train_points`); `softmax` and
+`views` train on the victim's probabilities and on its labels of augmented views
+(training.recipes.extraction). Each copy is compared with its victim at every epoch of the epochs
+study's grid (`curve`; false: at its last epoch only), and judged (a verdict) as delivered, at its
+last epoch.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.datasets import datasets_of_domain
-from experiments.studies import suspects
+from experiments.studies import epochs, suspects
 from experiments.studies.base import Context
 from training.recipes import Model
 from training.recipes.extraction import Extraction, ExtractionMode
@@ -27,14 +29,16 @@ POOL = "-pool"  # a mode's suffix: the adversary queries a disjoint pool (PoolEx
 @dataclass
 class Settings:
     datasets: list[str] | None = field(default_factory=lambda: list(datasets_of_domain("image")))
-    modes: list[str] = field(default_factory=lambda: list(MODES))  # paper text, authors' code
+    # the paper's text and the authors' code; also softmax, views and the `-pool` modes (E2)
+    modes: list[str] = field(default_factory=lambda: ["labels", "outputs"])
     seed_offset: int = 100  # the adversary's own seed: victim seed + offset
     pool_points: int = 1000  # the `-pool` modes: training points after the victim's, queried
+    curve: bool = True  # copies compared at every epoch of the epochs grid (Figure 5); false: at T
 
 
 def suspects_of(ctx: Context, victim: int) -> list[suspects.Suspect]:
     s = ctx.of("extraction")
-    grid = tuple(ctx.grid(ctx.of("epochs").every))
+    grid = tuple(epochs.grid(ctx)) if s.curve else (ctx.final_epoch,)
     return [suspects.Suspect(Model(copy(m, victim, s), victim + s.seed_offset), grid)
             for m in s.modes]  # fmt: skip
 

@@ -8,6 +8,7 @@ config group (`recipe=extraction recipe.mode=outputs`), registered here.
 - `standard` (section 4): the training split with its true labels.
 - `extraction` (section 5.2): trained on a victim's answers instead of the true labels.
 - `unlearn_exact` (section 5.3): retrained without the forget set.
+- `unlearn_shard` (section 5.3, SISA): retrained on one shard of the data without the forget set.
 - `unlearn_amnesiac` (section 5.3): the original minus its recorded forget-batch updates
   (`amnesiac` records them during training and subtracts them).
 """

@@ -105,17 +105,20 @@ class TrainingJob:
     Attributes:
         split: the training examples (inputs; `labels` are the true ones, never used when
             `targets` come from a victim).
-        targets: per example of `split`: int64 (N,) labels or float (N, C) victim logits.
+        targets: per example of `split`: int64 (N,) labels or float (N, C) victim outputs; or a
+            function (prepared batch, its true labels) -> the batch's targets, asked per batch.
         loss_fn: (logits, targets[batch]) -> scalar loss.
         evals: extra accuracies per epoch: history key -> split (labels = what to agree with).
         info: more fields for the run's record.
+        epoch_entry: more fields of each epoch's history entry (asked at the epoch's end).
     """
 
     split: Split
-    targets: torch.Tensor
+    targets: torch.Tensor | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy
     evals: dict[str, Split] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    epoch_entry: Callable[[], dict[str, Any]] | None = None
 
 
 @dataclass(unsafe_hash=True)

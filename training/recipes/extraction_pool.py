@@ -21,7 +21,7 @@ from pathlib import Path
 from core.errors import SettingsError
 from training.data import DataBundle, Split, load_dataset
 from training.recipes.base import TrainingJob
-from training.recipes.extraction import Extraction, extraction_loss, query_victim
+from training.recipes.extraction import Extraction, query_victim
 
 
 @dataclass(unsafe_hash=True)
@@ -54,13 +54,9 @@ class PoolExtraction(Extraction):
             )
         pool = Split(full.inputs[first:end], full.labels[first:end])
         answers = query_victim(victim, self.mode, bundle, device, cfg.trainer.eval_batch_size,
-                               queries=pool.inputs)  # fmt: skip
-        return TrainingJob(
-            pool, answers.train_targets, extraction_loss(self.mode),
-            evals={"victim_agreement": Split(bundle.test.inputs, answers.test_labels)},
-            info={"victim": answers.info, "pool": {"first": first, "points": self.pool_points},
-                  "train_targets": f"victim {self.mode.value} on a disjoint pool"},
-        )  # fmt: skip
+                               queries=pool)  # fmt: skip
+        return answers.job(pool, bundle, self.mode, f"victim {self.mode.value} on a disjoint pool",
+                           pool={"first": first, "points": self.pool_points})  # fmt: skip
 
 
 def victim_training_points(checkpoint: Path, dataset) -> int:

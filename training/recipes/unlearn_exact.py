@@ -6,7 +6,7 @@ forget set, which is also the `train-first` reference set), the data order a per
 retained points only. History entries get `forget_accuracy` (the forget set with its true labels)
 and the record `train_points` and `forget_points`. Its seed is the study's choice
 (`unlearning_study.exact_seed_offset`): the original's own seed reruns the same script without
-the forget set.
+the forget set; `unlearning_study.independent_offset` adds a retrain from an independent seed.
 """
 
 from __future__ import annotations
