@@ -2,6 +2,7 @@
 
     snakemake --cores all                                  # the paper (downloads the datasets)
     snakemake --cores all --config scale=mini              # real subsets in ../shared/data
+    snakemake --cores all --config scale=fit               # §5 where models fit and generalise
     snakemake --cores all --config scale=smoke             # generated data, minutes on 2 CPU cores
     snakemake --cores all --config scale=smoke overrides='[reference.num_samples=128]'   # an ablation
     snakemake --cores all --config scale=mini ablation=slic    # conf/pipeline/ablation/slic.yaml

@@ -18,7 +18,7 @@ from core.errors import SettingsError
 from experiments.studies import STUDIES
 from pipeline.apps import CONF_DIR
 
-SCALES = ("smoke", "mini", "paper")
+SCALES = ("smoke", "mini", "fit", "paper")
 REFSETS = ("train-first", "train-random")
 # Every seed a job receives (standard, extraction and exact-unlearning runs) lies in [0, SEED_LIMIT):
 # the training app refuses negative seeds, torch.manual_seed takes < 2**64 and numpy's legacy
@@ -200,7 +200,8 @@ def check_seeds(runs) -> None:
         listed = ", ".join(f"{r} seed {s}" for r, s in bad)
         raise PlanError(
             f"the studies ask for models with seeds outside [0, 2**32): {listed}; choose seeds and "
-            "seed offsets (extraction_study.seed_offset, unlearning_study.exact_seed_offset) that "
+            "seed offsets (extraction_study.seed_offset, unlearning_study.exact_seed_offset and "
+            "independent_offset) that "
             "keep every seed in that range"
         )
 
