@@ -7,13 +7,17 @@ Usage::
 RESULTS is a run's ``results/<scale>`` folder. Every ``tables/*.md`` is printed verbatim under a
 heading (in the order of ``ORDER``, then the rest by name), and every ``figures/*.png`` is copied
 into ``DOCS_FOLDER/<scale>/``, shrunk to at most ``--width`` pixels wide, with a Markdown link
-relative to ``DOCS_FOLDER``. The Markdown goes to standard output; the record's prose (what each
-claim of the paper became) is written by hand around it (``docs/reproduction/``).
+relative to ``DOCS_FOLDER``. The numbers go with them (``DATA``: the tables as CSV, the studies'
+TSV tables and the run's ``plan.yaml``, at their paths under ``DOCS_FOLDER/<scale>/``), so that a
+reader can recompute every number of the record. The Markdown goes to standard output; the
+record's prose (what each claim of the paper became) is written by hand around it
+(``docs/reproduction/``).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -28,6 +32,23 @@ FIGURE_ORDER = (
     "fig5_extraction", "fig9_extraction_metrics", "fig6_unlearning", "fig10_unlearning_metrics",
     "fig_modelreuse_distances",
 )  # fmt: skip
+
+
+# What a record keeps of a run besides the Markdown and the figures: every number, as data
+DATA = ("plan.yaml", "tables/*.csv", "distances/**/*.tsv", "verdicts/**/*.tsv",
+        "detection/**/*.tsv")  # fmt: skip
+
+
+def copy_data(results: Path, target: Path) -> list[Path]:
+    """Copy the run's `DATA` files to `target`, at their paths under `results`."""
+    copied = []
+    for pattern in DATA:
+        for source in sorted(results.glob(pattern)):
+            dest = target / source.relative_to(results)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest)
+            copied.append(dest)
+    return copied
 
 
 def ordered(paths: list[Path], order: tuple[str, ...]) -> list[Path]:
@@ -51,7 +72,12 @@ def shrink(source: Path, target: Path, width: int) -> None:
 def record(results: Path, docs: Path, width: int = 720) -> str:
     """The Markdown of every table and figure of `results` (copying the figures into `docs`)."""
     scale = results.name
+    data = copy_data(results, docs / scale)
     parts = ["## Tables", ""]
+    if data:
+        parts += [f"The numbers of every table, as data: `{scale}/` ({len(data)} files: "
+                  "`tables/*.csv`, the studies' `distances/`, `verdicts/` and `detection/` "
+                  "TSV tables, and the run's `plan.yaml`).", ""]  # fmt: skip
     for table in ordered(list((results / "tables").glob("*.md")), ORDER):
         parts += [f"### {table.stem}", "", table.read_text().strip(), ""]
     parts += ["## Figures", ""]
