@@ -102,15 +102,21 @@ def test_section5_tables_and_verdicts(smoke):
         extraction = pd.read_csv(
             smoke / "distances" / dataset / "train-random" / "extraction.tsv", sep="\t"
         )
-        assert set(extraction.kind) == {"standard", "extract-labels", "extract-outputs"}
-        assert np.isfinite(extraction.value).all()
+        kinds = {"standard", "extract-labels", "extract-outputs", "extract-views"}
+        assert set(extraction.kind) == kinds and np.isfinite(extraction.value).all()
+        copies = extraction[extraction.relation == "suspect"]
+        assert copies.target_disagreement.between(0, 1).all()  # what the victim got wrong
         unlearning = pd.read_csv(
             smoke / "distances" / dataset / "train-first" / "unlearning.tsv", sep="\t"
         )
-        assert set(unlearning.kind) == {"standard", "unlearn-exact", "unlearn-amnesiac"}
+        assert set(unlearning.kind) == {"standard", "unlearn-exact", "unlearn-exact-independent",
+                                        "unlearn-shard", "unlearn-amnesiac"}  # fmt: skip
+        retrains = unlearning[unlearning.kind == "unlearn-exact"]
+        assert retrains.epoch_b.nunique() > 1  # exact_curve: compared during their training
         verdicts = pd.read_csv(smoke / "verdicts" / dataset / "train-first" / "unlearning.tsv",
                                sep="\t")  # fmt: skip
-        assert len(verdicts) == 6 and verdicts.p_value.between(0, 1).all()
+        assert len(verdicts) == 4 * 3 and verdicts.p_value.between(0, 1).all()
+        assert verdicts.p_further.between(0, 1).all()
         # A percentile bootstrap interval need not contain its point estimate: in 200 simulated
         # verdicts like these (N = 8 points, 100 replicates, independent-like pairs) one fell
         # outside, by 0.4 % of the CI's width. On another CPU the models, hence the verdicts,
@@ -126,7 +132,7 @@ def test_section5_tables_and_verdicts(smoke):
             )  # fmt: skip
             assert 0 <= record["forget_accuracy"] <= 1 and 0 <= record["test_accuracy"] <= 1
     md = (smoke / "tables" / "table_verdicts.md").read_text()
-    assert "p-value" in md and "CI" in md
+    assert "p (seeds)" in md and "CI" in md and "t-interval" in md
 
 
 def test_modelreuse_tables_and_figure(smoke):

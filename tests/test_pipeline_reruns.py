@@ -62,10 +62,11 @@ def test_editing_a_training_value_reruns_that_training_and_what_it_feeds(smoke):
     schedule = "conf/scale_trainer/smoke_cifar10_resnet20.yaml"
     jobs = jobs_after_edit(smoke.parents[1], schedule, "lr: 0.02", "lr: 0.03")
     made = {(rule, w["dataset"]) for rule, w, _ in jobs if rule.startswith("make_")}
-    # the CIFAR-10 schedule trains the standard models, the copies and the exact retrains; the
-    # amnesiac models derive from the standard ones: every kind of CIFAR-10 model, nothing else
+    # the CIFAR-10 schedule trains the standard models, the copies and the exact and shard
+    # retrains; the amnesiac models derive from the standard ones: every kind of CIFAR-10 model,
+    # nothing else
     assert made == {(r, "cifar10") for r in ("make_standard_model", "make_extraction_model",
-                                            "make_unlearn_exact_model",
+                                            "make_unlearn_exact_model", "make_unlearn_shard_model",
                                             "make_unlearn_amnesiac_model")}, made  # fmt: skip
     rules = {rule for rule, _, _ in jobs}
     assert {"compute_signatures_cifar10_standard", "compute_epochs",
