@@ -9,7 +9,7 @@ from experiments.compute_distances import context
 from experiments.studies import STUDIES, Metrics, Signature, agreement, refsize, unlearning
 from pipeline.apps import compose
 from pipeline.plan import load_plan, plan_from_config
-from pipeline.spec import SCALES, PlanError, cli_list, slug
+from pipeline.spec import SCALES, PlanError, ablations, cli_list, slug
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +146,11 @@ def test_jobs_ask_for_their_kinds_resources_and_gpus_follow_the_setting():
 def test_bad_job_sizes_are_refused(config, words):
     with pytest.raises(PlanError, match=re.escape(words)):
         plan_from_config({"scale": "smoke", **config})
+
+
+@pytest.mark.parametrize("name", ablations())
+@pytest.mark.parametrize("scale", ["smoke", "mini"])
+def test_every_named_ablation_plans_into_its_own_folder(scale, name):
+    """conf/pipeline/ablation/*.yaml: each one merges onto a scale into a plan of its own."""
+    plan = load_plan(scale, ablation=name)
+    assert plan.root == f"results/{scale}-{name}" and plan.datasets
