@@ -185,15 +185,17 @@ def query_victim(
 
     queries = bundle.train if queries is None else queries
     train_logits = answers(queries.inputs)
-    targets = {ExtractionMode.outputs: train_logits, ExtractionMode.softmax:
-               train_logits.softmax(1)}.get(mode, train_logits.argmax(1))  # fmt: skip
+    labels = train_logits.argmax(1)
+    if mode is ExtractionMode.outputs:
+        targets = train_logits
+    else:
+        targets = train_logits.softmax(1) if mode is ExtractionMode.softmax else labels
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     info = {"path": str(path), "sha256": digest, "arch": meta["arch"], "seed": meta.get("seed")}
     test_labels = answers(bundle.test.inputs).argmax(1)
     info |= {"epoch": meta.get("epoch"), "dataset": meta.get("dataset")}
     info["test_accuracy"] = (test_labels == bundle.test.labels).float().mean().item()
-    wrong = train_logits.argmax(1) != queries.labels
-    info["target_disagreement"] = wrong.float().mean().item()
+    info["target_disagreement"] = (labels != queries.labels).float().mean().item()
     views = None
     if mode is ExtractionMode.views:
         if bundle.domain != "image" or norm is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import SettingsError
-from training.data import DataBundle
+from training.data import DataBundle, Split
 from training.recipes.base import Recipe, TrainingJob, forget_split, retained_split
 
 
@@ -43,9 +43,13 @@ class ExactUnlearning(Recipe):
         forget = forget_split(bundle, n)
         if n >= len(bundle.train):
             raise SettingsError(f"excluding {n} points leaves no training data")
-        split = retained_split(bundle, n)
+        split, info = self.subset(retained_split(bundle, n))
         return TrainingJob(split, split.labels, evals={"forget_accuracy": forget},
-                           info={"forget_points": n, "train_points": len(split)})  # fmt: skip
+                           info={"forget_points": n, "train_points": len(split), **info})  # fmt: skip
+
+    def subset(self, retained: Split) -> tuple[Split, dict]:
+        """What of the retained data the retrain trains on (all of it), and its record fields."""
+        return retained, {}
 
 
 RECIPE = ExactUnlearning

@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import SettingsError
-from training.data import DataBundle, Split
-from training.recipes.base import TrainingJob, forget_split, retained_split
+from training.data import Split
 from training.recipes.unlearn_exact import ExactUnlearning
 
 
@@ -32,17 +31,14 @@ class ShardUnlearning(ExactUnlearning):
         out = super().problems()
         return out + ([] if self.shards >= 2 else [f"shards must be >= 2, got {self.shards}"])
 
-    def training_job(self, cfg, bundle: DataBundle, device) -> TrainingJob:
-        n = self.forget_points
-        forget, retained = forget_split(bundle, n), retained_split(bundle, n)
+    def subset(self, retained: Split) -> tuple[Split, dict]:
+        """The first of `shards` equal shards of the retained data (the remainder dropped)."""
         size = len(retained) // self.shards
         if size < 1:
             raise SettingsError(
                 f"{len(retained)} retained points cannot make {self.shards} shards"
             )
-        shard = Split(retained.inputs[:size], retained.labels[:size])
-        info = {"forget_points": n, "train_points": size, "shards": self.shards}
-        return TrainingJob(shard, shard.labels, evals={"forget_accuracy": forget}, info=info)
+        return Split(retained.inputs[:size], retained.labels[:size]), {"shards": self.shards}
 
 
 RECIPE = ShardUnlearning
