@@ -204,10 +204,11 @@ class Plan(JobArgs, ReusePlan):
 
     def figure_inputs(self, read) -> list[str]:
         """The files of a figure's input (figures.spec.Read): a study's tables, or ("runs") the
-        records of the standard training runs."""
+        records of the standard training runs that the plan builds (an ablation of section 5 only
+        builds no standard model of the datasets it leaves out)."""
         if read.study == "runs":
             return [self.path(d, Metrics(standard(s))) for d in self.datasets
-                    for s in self.spec.seeds]  # fmt: skip
+                    for s in self.spec.seeds if standard(s).key() in self.models(d)]  # fmt: skip
         if STUDIES[read.study].scope == "benchmark":
             return [self.reuse_table(read.table)] if self.reuse else []
         return self.tables(read.study, read.table, read.datasets)
