@@ -10,11 +10,19 @@ epochs, subtracted steps, ...) and `metrics.json` in out's folder, readable like
 `retained_accuracy`, `unlearning`, and the same accuracies of the original (`original`) and, with
 repair, of the model before repair (`before_repair`). The forget-set accuracy of any checkpoint
 (e.g. the exactly unlearned one) is `training.unlearning.forget_set_accuracy`.
+
+Like a training run's folder, out's folder holds one model and its record (the pipeline reads
+every model's `metrics.json` in its folder): an existing output, or a second output beside another
+one's record, is refused, never overwritten. An output whose record is missing is unfinished
+(killed before its record was written, or a job whose declared output, the record, Snakemake
+deleted to rerun it) and is made again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -27,9 +35,9 @@ from core.runtime import pick_device, set_threads
 from experiments.checks import input_dir, output_file
 from experiments.common import load_data
 from training import runlock
-from training.checkpoint import save_model
+from training.checkpoint import CheckpointError, read_meta, save_model
 from training.recipes.unlearn_amnesiac import accuracies, amnesiac_unlearn, repair
-from training.rundir import METRICS
+from training.rundir import METRICS, RunExistsError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +47,7 @@ def unlearn(cfg: DictConfig) -> dict[str, Any]:
     model_dir, out = input_dir(cfg.model_dir, "model_dir"), output_file(cfg.out, "out")
     if out.parent.resolve() == model_dir.resolve():
         raise SettingsError(f"out must not be in model_dir ({cfg.model_dir}): its metrics.json")
+    _check_new(out)
     for name in ("repair_epochs", "retained_points", "eval_batch_size"):
         if isinstance(cfg[name], bool) or cfg[name] < (0 if name == "repair_epochs" else 1):
             raise SettingsError(f"{name} must be >= {int(name != 'repair_epochs')}")
@@ -71,6 +80,7 @@ def unlearn(cfg: DictConfig) -> dict[str, Any]:
         "config": OmegaConf.to_container(cfg, resolve=True),
     }  # fmt: skip
     with runlock.hold(out.parent, "unlearning run"):  # the checkpoint and its metrics.json
+        _check_new(out)  # again: another run may have written it meanwhile
         save_model(out, model, meta | {"unlearning": info})
         atomic_write_json(out.parent / METRICS, record)
     log.info(
@@ -79,6 +89,41 @@ def unlearn(cfg: DictConfig) -> dict[str, Any]:
         *result.values(), *record["original"].values(),
     )  # fmt: skip
     return record
+
+
+def _check_new(out: Path) -> None:
+    """Refuse to overwrite `out`, or to write it beside the record of another output or run (see
+    the module's docstring); an unfinished output of this app (no record) is made again.
+
+    Raises:
+        RunExistsError: naming the file in the way and what to do.
+    """
+    record = out.parent / METRICS
+    if record.exists():
+        try:
+            made = Path(json.loads(record.read_text())["config"]["out"]).name
+        except (OSError, ValueError, TypeError, KeyError):  # a training run's, or garbled
+            made = None
+        if made == out.name:
+            raise RunExistsError(
+                f"{out} already exists (its record: {record}): choose another out, or delete both "
+                "to make it again"
+            )
+        raise RunExistsError(
+            f"{out.parent} already holds the record of another "
+            f"{f'output ({made})' if made else 'run'}, {record}: write each output to a folder "
+            "of its own"
+        )
+    if out.exists():
+        try:
+            unfinished = "unlearning" in read_meta(out)
+        except CheckpointError:
+            unfinished = False
+        if not unfinished:
+            raise RunExistsError(
+                f"{out} already exists and is not an unfinished output of this app: choose "
+                "another out, or move it away"
+            )
 
 
 main = hydra_app(unlearn, "unlearn")

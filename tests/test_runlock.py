@@ -17,7 +17,7 @@ from hydra import compose, initialize_config_dir
 import training.config  # noqa: F401  (registers train_schema)
 from training import train as train_app
 from training.loop import _check_out_dir, train
-from training.runlock import LOCK, RunLockedError, hold
+from training.runlock import LOCK, RunFolderError, RunLockedError, hold
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -92,6 +92,60 @@ def test_the_training_app_refuses_a_second_writer(data_root, tmp_path, capsys):
         assert code == 2 and f"{out} is in use: another training run writes there" in line
         assert f"kill {proc.pid} on {socket.gethostname()}" in line
         assert [p.name for p in out.iterdir()] == [LOCK]
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_a_planted_lock_link_is_refused_and_left_as_it_is(tmp_path, dangling):
+    """A `.lock` link must not make a run write through it, nor be removed by it."""
+    folder, target = tmp_path / "run", tmp_path / "precious.txt"
+    folder.mkdir()
+    if not dangling:
+        target.write_bytes(b"keep me\n")
+    (folder / LOCK).symlink_to(target)
+    with pytest.raises(RunFolderError) as info, hold(folder):
+        pass
+    message = str(info.value)
+    assert str(folder / LOCK) in message and "symbolic link" in message and "\n" not in message
+    assert (folder / LOCK).is_symlink() and os.readlink(folder / LOCK) == str(target)
+    if dangling:
+        assert not target.exists()  # nothing was created through the link
+    else:
+        assert target.read_bytes() == b"keep me\n"
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_lock_that_is_not_a_regular_file_is_refused(tmp_path, kind):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    if kind == "folder":
+        (folder / LOCK).mkdir()
+    else:
+        os.mkfifo(folder / LOCK)
+    with pytest.raises(RunFolderError, match=f"{folder / LOCK} is a {kind}, not a lock file"):
+        with hold(folder):
+            pass
+    assert [p.name for p in folder.iterdir()] == [LOCK]
+
+
+@pytest.mark.parametrize("below", ["run", "deeper/run"])
+def test_a_folder_below_a_file_is_refused(tmp_path, below):
+    (tmp_path / "file.txt").write_text("a file\n")
+    folder = tmp_path / "file.txt" / below
+    with pytest.raises(RunFolderError) as info, hold(folder):
+        pass
+    assert str(info.value) == (
+        f"cannot make the folder {folder}: {tmp_path / 'file.txt'} is a file, not a folder"
+    )
+    assert (tmp_path / "file.txt").read_text() == "a file\n"
+
+
+def test_the_training_app_refuses_an_out_dir_below_a_file(data_root, tmp_path, capsys):
+    (tmp_path / "file.txt").write_text("a file\n")
+    out = tmp_path / "file.txt" / "run"
+    args = ("dataset=cifar10", "model=resnet20", "scale=smoke", f"data_root={data_root}",
+            f"out_dir={out}", "trainer.epochs=1", "threads=1", "progress=false")  # fmt: skip
+    code, _, err = run(train_app.main, *args, capsys=capsys)
+    assert code == 2 and f"{tmp_path / 'file.txt'} is a file, not a folder" in one_line(err)
 
 
 def test_a_run_folder_with_a_lock_file_is_a_run_folder(data_root, tmp_path):

@@ -12,29 +12,40 @@ The lock file is removed on release, while still locked, so a finished or refuse
 folder as it was; a process that opened the old file before it was removed sees, once it holds
 the lock, that the path no longer names its file, and takes the new one. A holder killed before it
 could remove the file leaves it behind: the next holder takes it over.
+
+The lock is opened without following a link: a `.lock` that is not a regular file (a link, a
+folder, a pipe) was not left by a run, and writing through it would change another file, so it is
+refused (`RunFolderError`) and left as it is; so is a folder that cannot be made because a file
+stands in its path.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from core.errors import UserError
 
-__all__ = ["LOCK", "RunLockedError", "hold"]
+__all__ = ["LOCK", "RunFolderError", "RunLockedError", "hold"]
 
 LOCK = ".lock"
 
 
 class RunLockedError(UserError, RuntimeError):
     """Another process holds the folder's lock: it is writing there right now."""
+
+
+class RunFolderError(UserError, RuntimeError):
+    """The folder cannot be a run's: a file stands in its path, or its `.lock` is no regular file."""
 
 
 @contextlib.contextmanager
@@ -47,13 +58,15 @@ def hold(folder: Path, what: str = "training run") -> Iterator[None]:
 
     Raises:
         RunLockedError: another process holds it; the message names that process.
+        RunFolderError: a file stands where `folder` or one of its parents must be, or
+            `folder/.lock` is not a regular file (a link, folder or pipe: left as it is).
     """
     folder, path = Path(folder), Path(folder) / LOCK
     made = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
     while True:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            file = open(path, "a+", encoding="utf-8")  # closed on release
+            _make(folder)
+            file = os.fdopen(_open_lock(path), "r+", encoding="utf-8")  # closed on release
         except FileNotFoundError:  # a refused run removed the folder it had made: make it again
             continue
         try:
@@ -87,10 +100,47 @@ def hold(folder: Path, what: str = "training run") -> Iterator[None]:
                 break
 
 
-def _names(path: Path, file) -> bool:
-    """Whether `path` still names the open `file`."""
+def _make(folder: Path) -> None:
+    """Make `folder` and its missing parents, or say which file stands in the way."""
     try:
-        st, mine = path.stat(), os.fstat(file.fileno())
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if blocking is None or blocking.is_dir():  # it changed meanwhile: not a user's mistake
+            raise
+        raise RunFolderError(
+            f"cannot make the folder {folder}: {blocking} is a file, not a folder"
+        ) from None
+
+
+def _open_lock(path: Path) -> int:
+    """The descriptor of the lock file `path`, created if absent, opened without following a link
+    (O_NOFOLLOW) and without blocking on a pipe; refused unless it is a regular file."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as err:  # a link (ELOOP), a folder (EISDIR), a socket (ENXIO)
+        if err.errno not in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+            raise
+    else:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+        os.close(fd)
+    mode = os.lstat(path).st_mode
+    kind = next((k for test, k in _KINDS if test(mode)), "special file")
+    raise RunFolderError(
+        f"{path} is a {kind}, not a lock file: a run's .lock must be a regular file; "
+        "move it away (nothing was written through it)"
+    )
+
+
+_KINDS = ((stat.S_ISLNK, "symbolic link"), (stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "fifo"))
+
+
+def _names(path: Path, file) -> bool:
+    """Whether `path` itself (not a link's target) still names the open `file`."""
+    try:
+        st, mine = path.lstat(), os.fstat(file.fileno())
     except FileNotFoundError:
         return False
     return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
