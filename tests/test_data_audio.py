@@ -167,6 +167,72 @@ def test_garbled_wav_names_the_file(tmp_path, generated_root):
     assert info.value.path == bad
 
 
+def test_unreadable_and_empty_wavs_say_what_was_expected(tmp_path):
+    for speaker in ("deadbeef", "022cd682"):  # one training and one test speaker
+        (tmp_path / "yes").mkdir(exist_ok=True)
+        soundfile.write(str(tmp_path / "yes" / f"{speaker}_nohash_0.wav"), np.zeros(800), 8000)
+    bad = tmp_path / "yes" / "deadbeef_nohash_0.wav"
+    bad.write_bytes(b"RIFF\x00\x00junk")
+    expected = r"expected a WAV file .*16 kHz, mono, 16-bit PCM; any sample rate, channel count"
+    with pytest.raises(DataError, match=f"cannot read {bad}: {expected}.*, found .*Error"):
+        load_dataset("speech_commands", tmp_path)
+    soundfile.write(str(bad), np.zeros((0, 2)), 16000, subtype="PCM_24")
+    found = r"found 0 frames \(16000 Hz, 2 channel\(s\), PCM_24\)"
+    with pytest.raises(DataError, match=f"cannot read {bad}: expected at least one .*{found}"):
+        load_dataset("speech_commands", tmp_path)
+
+
+def _listed_folder(tmp_path, generated_root):
+    """A copy of a tiny generated folder with the official list files: 2 test clips, 1 validation."""
+    shutil.copytree(
+        generated_root("speech_commands", n_train=2, n_test=1), tmp_path, dirs_exist_ok=True
+    )
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("[!_]*/*.wav"))
+    (tmp_path / "testing_list.txt").write_text(f"{files[0]}\n{files[1]}\n")
+    (tmp_path / "validation_list.txt").write_text(f"{files[2]}\n")
+    return files
+
+
+@pytest.mark.parametrize(
+    "entry, found",
+    [
+        ("yes/0000dead_nohash_0.wav", r"'yes/0000dead_nohash_0.wav' \(no such file\)"),
+        ("speech/yes/x.wav", r"'speech/yes/x.wav' \(not <word>/<file>\)"),
+        ("yes\\x.wav", r"'yes\\\\x.wav' \(not <word>/<file>\)"),
+    ],
+)
+def test_list_entry_naming_no_clip_says_line_expected_and_found(
+    tmp_path, generated_root, entry, found
+):
+    files = _listed_folder(tmp_path, generated_root)
+    (tmp_path / "testing_list.txt").write_text(f"{files[0]}\n\n{entry}\n")
+    path = tmp_path / "testing_list.txt"
+    expected = f"expected '<word>/<file>.wav', a clip in {tmp_path}"
+    with pytest.raises(DataError, match=f"cannot read {path}: line 3: {expected}, found {found}"):
+        load_dataset("speech_commands", tmp_path)
+
+
+def test_clip_in_both_list_files_is_refused(tmp_path, generated_root):
+    files = _listed_folder(tmp_path, generated_root)
+    assert len(load_dataset("speech_commands", tmp_path).test) == 2  # the lists as written
+    (tmp_path / "testing_list.txt").write_text(f"{files[0]}\n./{files[2]}\n")
+    path = tmp_path / "testing_list.txt"
+    found = f"found '{files[2]}', also at validation_list.txt line 1"
+    with pytest.raises(
+        DataError, match=f"{path}: line 2: expected each clip in one list only, {found}"
+    ):
+        load_dataset("speech_commands", tmp_path)
+
+
+def test_list_file_not_utf8_names_the_line(tmp_path, generated_root):
+    files = _listed_folder(tmp_path, generated_root)
+    (tmp_path / "validation_list.txt").write_bytes(f"{files[2]}\n".encode() + b"caf\xc3\n")
+    path = tmp_path / "validation_list.txt"
+    problem = "line 2: expected UTF-8 text, found byte 0xc3 at column 4"
+    with pytest.raises(DataError, match=f"cannot read {path}: {problem}"):
+        load_dataset("speech_commands", tmp_path)
+
+
 def test_empty_split_explains_the_thresholds(tmp_path):
     (tmp_path / "yes").mkdir()
     for speaker in ("022cd682", "bb05582b"):  # both test-set speakers

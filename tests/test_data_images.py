@@ -113,7 +113,8 @@ def test_release_pickle_cannot_run_code(tmp_path):
     _write_release(tmp_path / "cifar-10-batches-py")
     with open(tmp_path / "cifar-10-batches-py" / "test_batch", "wb") as f:
         pickle.dump({"data": print}, f, protocol=2)  # a global other than numpy's
-    with pytest.raises(DataError, match="test_batch: UnpicklingError: refusing to load .*print"):
+    expected = "expected a pickled dict of arrays, found UnpicklingError: refusing to load .*print"
+    with pytest.raises(DataError, match=f"test_batch: {expected}"):
         load_dataset("cifar10", tmp_path)
 
 
@@ -128,11 +129,56 @@ def test_incomplete_and_garbled_release(tmp_path):
         load_dataset("cifar10", tmp_path)
 
 
+_LABEL = r"expected a label in 0\.\.3 \(one per class of batches\.meta\)"
+_PIXELS = r"expected uint8 pixel values in 'data' and integers in 'labels'"
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"labels": None}, r"expected the entries 'data' and 'labels', found the keys \['batch_"),
+        ({"data": np.zeros((3, 100), np.uint8)}, r"entry 'data': expected N x 3072 .*\(3, 100\)"),
+        ({"labels": [0, 1]}, r"entry 'labels': expected one label per image \(3\), found 2 "),
+        ({"labels": [0, 4, 9]}, rf"record 2 of 3 \(index 1\): {_LABEL}, found 4"),
+        ({"data": [[300] * 3072] * 3}, f"{_PIXELS}, found OverflowError"),
+        ({"labels": ["x", "y", "z"]}, f"{_PIXELS}, found ValueError"),
+    ],
+)
+def test_bad_batch_record_says_where_expected_and_found(tmp_path, change, problem):
+    folder = tmp_path / "cifar-10-batches-py"
+    _write_release(folder)
+    with open(folder / "data_batch_3", "rb") as f:
+        batch = pickle.load(f)
+    batch.update(change)
+    batch = {k: v for k, v in batch.items() if v is not None}
+    with open(folder / "data_batch_3", "wb") as f:
+        pickle.dump(batch, f, protocol=2)
+    with pytest.raises(DataError, match=f"cannot read {folder / 'data_batch_3'}: {problem}"):
+        load_dataset("cifar10", tmp_path)
+
+
+@pytest.mark.parametrize(
+    "meta, problem",
+    [
+        ({"names": ["a"]}, r"expected an entry 'label_names' \(the class names\), found the keys"),
+        (["a", "b"], "expected a pickled dict of arrays, found list"),
+    ],
+)
+def test_bad_meta_says_expected_and_found(tmp_path, meta, problem):
+    folder = tmp_path / "cifar-10-batches-py"
+    _write_release(folder)
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump(meta, f, protocol=2)
+    with pytest.raises(DataError, match=f"cannot read {folder / 'batches.meta'}: {problem}"):
+        load_dataset("cifar10", tmp_path)
+
+
 def test_garbled_image_names_the_file(tmp_path, generated_root):
     shutil.copytree(generated_root("cifar10", n_train=2, n_test=1), tmp_path, dirs_exist_ok=True)
     bad = tmp_path / "train" / "bird" / "0001.png"
     bad.write_bytes(b"\x89PNG garbage")
-    with pytest.raises(DataError, match=f"cannot read {bad}") as info:
+    problem = "expected a PNG or JPEG image, found UnidentifiedImageError"
+    with pytest.raises(DataError, match=f"cannot read {bad}: {problem}") as info:
         load_dataset("cifar10", tmp_path)
     assert info.value.path == bad
 
@@ -140,7 +186,12 @@ def test_garbled_image_names_the_file(tmp_path, generated_root):
 def test_mismatched_sizes_and_class_folders(tmp_path, generated_root):
     shutil.copytree(generated_root("cifar10", n_train=2, n_test=1), tmp_path, dirs_exist_ok=True)
     Image.new("RGB", (16, 16)).save(tmp_path / "test" / "cat" / "0001.png")
-    with pytest.raises(DataError, match="0001.png: size"):
+    bad, first = (
+        tmp_path / "test" / "cat" / "0001.png",
+        tmp_path / "test" / "airplane" / "0000.png",
+    )
+    problem = rf"expected 32x32 pixels \(width x height\), as {first}, found 16x16"
+    with pytest.raises(DataError, match=f"cannot read {bad}: {problem}"):
         load_dataset("cifar10", tmp_path)
     (tmp_path / "test" / "cat" / "0001.png").unlink()
     shutil.rmtree(tmp_path / "test" / "dog")

@@ -160,9 +160,60 @@ def test_ag_news_bad_rows(tmp_path, row, problem):
         load_dataset("ag_news", tmp_path)
 
 
-def test_ag_news_not_utf8(tmp_path):
-    (tmp_path / "test.csv").write_bytes(b'"1","caf\xe9","x"\n')
-    with pytest.raises(DataError, match="UnicodeDecodeError"):
+_COLUMNS = r"expected 3 columns \(class index, title, description\)"
+_INDICES = r"1\.\.4 \(one per class: World, Sports, Business, Sci/Tech\)"
+_INTEGER = rf"expected an integer class index {_INDICES}"
+
+
+@pytest.mark.parametrize(
+    "rows, problem",
+    [
+        ('"3"\n', rf"line 4: {_COLUMNS}, found 1 \(\['3'\]\)"),
+        ("\n", rf"line 4: {_COLUMNS}, found 0 \(\[\]\)"),
+        ('"1","two\nlines"\n', rf"line 4: {_COLUMNS}, found 2"),  # the row's first line
+        ('"1","a","b","c"\n', rf"line 4: {_COLUMNS}, found 4"),
+        ('"World","t","d"\n', rf"line 4: {_INTEGER} in column 1, found 'World'"),
+        ('"²","t","d"\n', rf"line 4: {_INTEGER} .*found '²'"),  # not int()
+        ('"5","t","d"\n', rf"line 4: expected a class index in {_INDICES}, found 5"),
+        ('"0","t","d"\n', rf"line 4: expected a class index in {_INDICES}, found 0"),
+        ('"2"," ",""\n', r"line 4: expected a title or a description, found both blank"),
+        pytest.param(
+            '"2","t","' + "x" * 140_000 + '"\n',  # past csv's field size limit
+            rf"line 4: {_COLUMNS}, found a CSV error \(field",
+            id="field-too-large",
+        ),
+    ],
+)
+def test_ag_news_bad_row_says_line_expected_and_found(tmp_path, rows, problem):
+    (tmp_path / "test.csv").write_text('"1","ok","fine"\n"2","multi\nline","ok"\n' + rows)
+    with pytest.raises(DataError, match=f"cannot read {tmp_path / 'test.csv'}: {problem}"):
+        load_dataset("ag_news", tmp_path)
+
+
+def test_ag_news_class_index_beyond_classes_txt(tmp_path):
+    (tmp_path / "classes.txt").write_text("a\nb\nc\n")
+    (tmp_path / "test.csv").write_text('"3","ok","fine"\n"4","t","d"\n')
+    problem = r"line 2: expected a class index in 1\.\.3 \(one per class: a, b, c\), found 4"
+    with pytest.raises(DataError, match=f"{tmp_path / 'test.csv'}: {problem}"):
+        load_dataset("ag_news", tmp_path)
+
+
+def test_ag_news_empty_files_say_what_was_expected(tmp_path):
+    (tmp_path / "test.csv").write_text("")
+    with pytest.raises(DataError, match="test.csv: expected rows of 3 columns .*, found an empty"):
+        load_dataset("ag_news", tmp_path)
+    (tmp_path / "test.csv").write_text('"1","ok","fine"\n')
+    (tmp_path / "classes.txt").write_text("\n \n")
+    with pytest.raises(DataError, match="classes.txt: expected one class name a line, found no"):
+        load_dataset("ag_news", tmp_path)
+
+
+@pytest.mark.parametrize("name", ["test.csv", "classes.txt"])
+def test_ag_news_not_utf8_names_the_line_and_byte(tmp_path, name):
+    (tmp_path / "test.csv").write_text('"1","ok","fine"\n')
+    (tmp_path / name).write_bytes(b'"1","ok","fine"\r\n"2","caf\xe9","x"\n')
+    problem = "line 2: expected UTF-8 text, found byte 0xe9 at column 9"
+    with pytest.raises(DataError, match=f"cannot read {tmp_path / name}: {problem}"):
         load_dataset("ag_news", tmp_path)
 
 

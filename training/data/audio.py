@@ -10,7 +10,8 @@ Layouts, tried in this order:
 Folders starting with `_` (`_background_noise_`) are skipped. Classes are the word folders, sorted
 (restricted to `words` when given); canonical order is class by class, files sorted by name.
 
-Split: with the official `validation_list.txt` and `testing_list.txt` in the data folder,
+Split: with the official `validation_list.txt` and `testing_list.txt` in the data folder (one
+`<word>/<file>.wav` a line, each naming a clip of the folder, none in both lists),
 test = the testing list, validation = the validation list, train = everything else (torchaudio's
 `subset` semantics). Without them, the dataset's own convention (`which_set`, from its README and
 the TensorFlow speech tutorial) assigns each file from the sha1 of its speaker part, so one
@@ -28,7 +29,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import soundfile
@@ -41,12 +42,12 @@ from training.data.base import (
     DataError,
     Split,
     files_with_suffix,
-    garbled_error,
     missing_error,
     parallel_map,
     run_download,
     sorted_subdirs,
 )
+from training.data.records import read_lines, record_error, shorten
 
 __all__ = ["MAX_NUM_WAVS_PER_CLASS", "fix_length", "load_speech_commands", "resample", "which_set"]
 
@@ -103,7 +104,7 @@ def load_speech_commands(
     data_dir = _find_data_dir(root, download)
     classes = _select_words(data_dir, words)
     files = [(path, label) for label, w in enumerate(classes) for path in _wavs(data_dir / w)]
-    assign = _list_assigner(data_dir) or (
+    assign = _list_assigner(data_dir, _hint(root)) or (
         lambda p: which_set(p.name, validation_percentage, testing_percentage)
     )
     splits = [assign(path) for path, _ in files]
@@ -181,7 +182,7 @@ def _select_words(data_dir: Path, words: Sequence[str] | None) -> list[str]:
     return sorted(set(words))
 
 
-def _list_assigner(data_dir: Path):
+def _list_assigner(data_dir: Path, hint: str):
     """Split lookup from the official list files, or None when there are none."""
     present = [(data_dir / name).is_file() for name in _LIST_FILES]
     if not any(present):
@@ -191,12 +192,34 @@ def _list_assigner(data_dir: Path):
             f"{data_dir} has only one of {' and '.join(_LIST_FILES)}; provide both or neither",
             data_dir,
         )
-    split_of = {}
+    listed: dict[str, tuple[str, str]] = {}  # entry -> (split, "<list file> line <n>")
     for name, split in zip(_LIST_FILES, ("validation", "testing"), strict=True):
-        for line in (data_dir / name).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                split_of[line.strip()] = split
+        path = data_dir / name
+        for number, line in enumerate(read_lines(path, hint), start=1):
+            if not line.strip():
+                continue
+            entry = PurePosixPath(line.strip()).as_posix()
+            problem = _entry_problem(data_dir, entry, split, listed)
+            if problem is not None:
+                raise record_error(path, f"line {number}", *problem, hint)
+            listed.setdefault(entry, (split, f"{name} line {number}"))
+    split_of = {entry: split for entry, (split, _) in listed.items()}
     return lambda path: split_of.get(f"{path.parent.name}/{path.name}", "training")
+
+
+def _entry_problem(
+    data_dir: Path, entry: str, split: str, listed: dict[str, tuple[str, str]]
+) -> tuple[str, str] | None:
+    """(expected, found) for a list-file entry that names no clip or one already in another list."""
+    expected = f"'<word>/<file>.wav', a clip in {data_dir}"
+    if len(PurePosixPath(entry).parts) != 2:
+        return expected, f"{shorten(entry)} (not <word>/<file>)"
+    if not (data_dir / entry).is_file():
+        return expected, f"{shorten(entry)} (no such file)"
+    other_split, where = listed.get(entry, (split, ""))
+    if other_split != split:
+        return "each clip in one list only", f"{shorten(entry)}, also at {where}"
+    return None
 
 
 _CHUNK = 1024  # clips decoded and resampled together (bounds memory, batches the resampling)
@@ -223,14 +246,23 @@ def _read_split(files: list[tuple[Path, int]], sample_rate: int, root: Path) -> 
     return Split(torch.from_numpy(waves), labels)
 
 
+_WAV = (
+    "a WAV file that libsndfile decodes (the release's clips: 16 kHz, mono, 16-bit PCM; any "
+    "sample rate, channel count and bit depth is accepted, averaged to mono and resampled)"
+)
+
+
 def _read_clip(path: Path, hint: str) -> tuple[torch.Tensor, int]:
     """Decode one file: (float32 (rate,) mono wave, padded/trimmed to one second; rate)."""
     try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)  # (L, channels)
+        with soundfile.SoundFile(str(path)) as f:
+            rate, header = f.samplerate, f"{f.samplerate} Hz, {f.channels} channel(s), {f.subtype}"
+            data = f.read(dtype="float32", always_2d=True)  # (L, channels), as soundfile.read
     except Exception as exc:
-        raise garbled_error(path, f"{type(exc).__name__}: {exc}", hint) from None
+        raise record_error(path, None, _WAV, f"{type(exc).__name__}: {exc}", hint) from None
     if data.shape[0] == 0 or rate <= 0:
-        raise garbled_error(path, "no audio frames", hint)
+        found = f"{data.shape[0]} frames ({header})"
+        raise record_error(path, None, "at least one audio frame at a positive rate", found, hint)
     wave = torch.from_numpy(data.mean(axis=1, dtype=np.float32))  # (L,)
     return fix_length(wave, int(rate)), int(rate)
 

@@ -31,12 +31,12 @@ from training.data.base import (
     DataError,
     Split,
     files_with_suffix,
-    garbled_error,
     missing_error,
     parallel_map,
     run_download,
     sorted_subdirs,
 )
+from training.data.records import record_error, shorten
 
 __all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "CIFAR100_MEAN", "CIFAR100_STD"]
 __all__ += ["load_cifar10", "load_cifar100", "IMAGE_SUFFIXES"]
@@ -174,28 +174,45 @@ def _read_pickle(path: Path, hint: str) -> dict:
         with path.open("rb") as f:
             obj = _ArrayUnpickler(f, encoding="latin1").load()
     except Exception as exc:
-        raise garbled_error(path, f"{type(exc).__name__}: {exc}", hint) from None
+        found = f"{type(exc).__name__}: {exc}"
+        raise record_error(path, None, "a pickled dict of arrays", found, hint) from None
     if not isinstance(obj, dict):
-        raise garbled_error(path, f"expected a dict, found {type(obj).__name__}", hint)
+        raise record_error(path, None, "a pickled dict of arrays", type(obj).__name__, hint)
     return obj
 
 
-def _read_batches(release: _Release, folder: Path, names: Sequence[str], hint: str) -> Split:
-    images, labels = [], []
-    for name in names:
-        batch = _read_pickle(folder / name, hint)
-        try:
-            data = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)  # (n, 3, H, W)
-            ids = np.asarray(batch[release.label_key], dtype=np.int64).reshape(-1)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise garbled_error(folder / name, f"bad record ({exc!r})", hint) from None
-        if len(ids) != len(data):
-            raise garbled_error(folder / name, f"{len(data)} images but {len(ids)} labels", hint)
-        images.append(data)
-        labels.append(ids)
-    return Split(
-        torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels))
-    )
+def _keys(record: dict) -> str:
+    """What an unpickled dict without the expected entries holds instead, for a message."""
+    return f"the keys {shorten(sorted(str(k) for k in record))}"
+
+
+def _read_batch(
+    release: _Release, path: Path, num_classes: int, hint: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """One batch file: (uint8 (n, 3, 32, 32) images, int64 (n,) labels in 0..num_classes-1)."""
+    batch, key = _read_pickle(path, hint), release.label_key
+    if "data" not in batch or key not in batch:
+        raise record_error(path, None, f"the entries 'data' and {key!r}", _keys(batch), hint)
+    try:
+        data = np.asarray(batch["data"], dtype=np.uint8)
+        ids = np.asarray(batch[key], dtype=np.int64).reshape(-1)
+    except (ValueError, TypeError, OverflowError) as exc:
+        expected = f"uint8 pixel values in 'data' and integers in {key!r}"
+        raise record_error(path, None, expected, f"{type(exc).__name__}: {exc}", hint) from None
+    if data.size % (3 * 32 * 32):
+        expected = "N x 3072 values (3 x 32 x 32 pixels an image)"
+        raise record_error(path, "entry 'data'", expected, f"shape {data.shape}", hint)
+    images = data.reshape(-1, 3, 32, 32)  # (n, 3, H, W)
+    if len(ids) != len(images):
+        expected = f"one label per image ({len(images)})"
+        raise record_error(path, f"entry {key!r}", expected, f"{len(ids)} labels", hint)
+    outside = np.flatnonzero((ids < 0) | (ids >= num_classes))
+    if outside.size:
+        i = int(outside[0])
+        where = f"record {i + 1} of {len(ids)} (index {i})"
+        expected = f"a label in 0..{num_classes - 1} (one per class of {release.meta_file})"
+        raise record_error(path, where, expected, str(ids[i]), hint)
+    return images, ids
 
 
 def _read_release(
@@ -203,16 +220,15 @@ def _read_release(
 ) -> tuple[tuple[str, ...], Split, Split]:
     meta = _read_pickle(folder / release.meta_file, hint)
     if release.meta_key not in meta:
-        raise garbled_error(folder / release.meta_file, f"no {release.meta_key!r} entry", hint)
+        expected = f"an entry {release.meta_key!r} (the class names)"
+        raise record_error(folder / release.meta_file, None, expected, _keys(meta), hint)
     classes = tuple(str(c) for c in meta[release.meta_key])
-    train = _read_batches(release, folder, release.train_files, hint)
-    test = _read_batches(release, folder, release.test_files, hint)
-    for split in (train, test):
-        if len(split) and not 0 <= int(split.labels.min()) <= int(split.labels.max()) < len(
-            classes
-        ):
-            raise garbled_error(folder, f"labels outside 0..{len(classes) - 1}", hint)
-    return classes, train, test
+    splits = []
+    for names in (release.train_files, release.test_files):
+        batches = [_read_batch(release, folder / name, len(classes), hint) for name in names]
+        images, labels = (np.concatenate(parts) for parts in zip(*batches, strict=True))
+        splits.append(Split(torch.from_numpy(images), torch.from_numpy(labels)))
+    return classes, splits[0], splits[1]
 
 
 # --- the image folder --------------------------------------------------------------------------
@@ -248,7 +264,9 @@ def _read_image_split(folder: Path, classes: Sequence[str], hint: str) -> Split:
     shape = arrays[0].shape
     for path, array in zip(files, arrays, strict=True):
         if array.shape != shape:
-            raise garbled_error(path, f"size {array.shape[:2]} differs from {shape[:2]}", hint)
+            expected = f"{shape[1]}x{shape[0]} pixels (width x height), as {files[0]}"
+            found = f"{array.shape[1]}x{array.shape[0]}"
+            raise record_error(path, None, expected, found, hint)
     pixels = np.stack(arrays).transpose(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)
     return Split(torch.from_numpy(np.ascontiguousarray(pixels)), torch.tensor(labels))
 
@@ -260,4 +278,5 @@ def _read_image(path: Path, hint: str) -> np.ndarray:
             rgb = image if image.mode == "RGB" else image.convert("RGB")
             return np.asarray(rgb, dtype=np.uint8)
     except Exception as exc:
-        raise garbled_error(path, f"{type(exc).__name__}: {exc}", hint) from None
+        expected = "a PNG or JPEG image"
+        raise record_error(path, None, expected, f"{type(exc).__name__}: {exc}", hint) from None

@@ -1,7 +1,8 @@
 """AG News from the standard CSV release, tokenized and padded to a fixed length.
 
 `root` holds the files of the `ag_news_csv` release: `train.csv`, `test.csv` (rows
-`"class","title","description"`, class 1..4) and `classes.txt` (one name a line; the standard names
+`"class","title","description"`, class 1..4, a title or a description not blank; any other row
+is refused with its line) and `classes.txt` (one name a line; the standard names
 are used when it is absent). With `download=True` missing CSVs are fetched and sha256-checked.
 
 - Text of a row: `title + " " + description`, tokenized with `basic_english_tokenize`.
@@ -19,14 +20,17 @@ are used when it is absent). With `download=True` missing CSVs are fetched and s
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from core.errors import SettingsError
-from training.data.base import DataBundle, Split, download_file, garbled_error, missing_error
+from training.data.base import DataBundle, Split, download_file, missing_error
 from training.data.names import AG_NEWS_CLASSES
+from training.data.records import read_lines, read_text, record_error, shorten
 from training.data.vocab import Vocab, basic_english_tokenize, build_vocab_from_iterator
 
 __all__ = ["AG_NEWS_CLASSES", "AG_NEWS_FILES", "load_ag_news", "stratified_split"]
@@ -74,9 +78,9 @@ def load_ag_news(
     if not (root / "test.csv").is_file():
         raise missing_error(root, _hint(root))
     classes = _read_classes(root / "classes.txt")
-    test_texts, test_labels = read_ag_news_csv(root / "test.csv", len(classes))
+    test_texts, test_labels = read_ag_news_csv(root / "test.csv", classes)
     if (root / "train.csv").is_file():
-        train_texts, train_labels = read_ag_news_csv(root / "train.csv", len(classes))
+        train_texts, train_labels = read_ag_news_csv(root / "train.csv", classes)
     else:
         train_idx, test_idx = stratified_split(test_labels, test_fraction, split_seed)
         train_texts = [test_texts[i] for i in train_idx]
@@ -129,46 +133,57 @@ def stratified_split(
     return np.flatnonzero(train_mask).astype(np.int64), test_idx
 
 
-def read_ag_news_csv(path: Path, num_classes: int) -> tuple[list[str], np.ndarray]:
-    """Rows `"class","title","description"` -> (texts, labels int64 (N,) in 0..num_classes-1)."""
+def read_ag_news_csv(path: Path, classes: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Rows `"class","title","description"` -> (texts, labels int64 (N,) in 0..len(classes)-1).
+
+    A malformed row is refused with its line (1-based, where the row starts) and what is wrong.
+    """
+    hint = _hint(path.parent)
+    reader = csv.reader(io.StringIO(read_text(path, hint), newline=""))
     texts: list[str] = []
     labels: list[int] = []
+    line_end = 0  # the last line of the previous row: a row starts on the next one
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
-            for row in reader:
-                label = _parse_label(row, num_classes)
-                if label is None:
-                    raise garbled_error(
-                        path, f"line {reader.line_num}: bad row {row[:1]!r}...", _hint(path.parent)
-                    )
-                texts.append(f"{row[1]} {row[2]}")
-                labels.append(label)
-    except (UnicodeDecodeError, csv.Error, OSError) as exc:
-        raise garbled_error(path, f"{type(exc).__name__}: {exc}", _hint(path.parent)) from None
+        for row in reader:
+            line, line_end = line_end + 1, reader.line_num
+            problem = _row_problem(row, classes)
+            if problem is not None:
+                raise record_error(path, f"line {line}", *problem, hint)
+            texts.append(f"{row[1]} {row[2]}")
+            labels.append(int(row[0]) - 1)
+    except csv.Error as exc:
+        found = f"a CSV error ({exc})"
+        raise record_error(path, f"line {reader.line_num}", _COLUMNS, found, hint) from None
     if not texts:
-        raise garbled_error(path, "no rows", _hint(path.parent))
+        raise record_error(path, None, f"rows of {_COLUMNS}", "an empty file", hint)
     return texts, np.asarray(labels, dtype=np.int64)
 
 
-def _parse_label(row: list[str], num_classes: int) -> int | None:
-    """0-based label of a CSV row, or None for a row that is not `class,title,description`."""
-    if len(row) != 3 or not row[0].strip().isdigit():
-        return None
-    label = int(row[0]) - 1
-    return label if 0 <= label < num_classes else None
+_COLUMNS = "3 columns (class index, title, description)"
+
+
+def _row_problem(row: list[str], classes: Sequence[str]) -> tuple[str, str] | None:
+    """(expected, found) for a row that is not `class,title,description`, else None."""
+    if len(row) != 3:
+        return _COLUMNS, f"{len(row)} ({shorten(row)})"
+    index = row[0].strip()
+    indices = f"1..{len(classes)} (one per class: {', '.join(classes)})"
+    if not index.isdecimal():  # the digits int() reads
+        return f"an integer class index {indices} in column 1", shorten(row[0])
+    if not 1 <= int(index) <= len(classes):
+        return f"a class index in {indices}", index
+    if not (row[1].strip() or row[2].strip()):
+        return "a title or a description", "both blank"
+    return None
 
 
 def _read_classes(path: Path) -> tuple[str, ...]:
     if not path.is_file():
         return AG_NEWS_CLASSES
-    try:
-        names = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-    except (UnicodeDecodeError, OSError) as exc:
-        raise garbled_error(path, f"{type(exc).__name__}: {exc}", _hint(path.parent)) from None
+    names = tuple(n.strip() for n in read_lines(path, _hint(path.parent)))
     names = tuple(n for n in names if n)
     if not names:
-        raise garbled_error(path, "no class names", _hint(path.parent))
+        raise record_error(path, None, "one class name a line", "no names", _hint(path.parent))
     return names
 
 
