@@ -15,7 +15,7 @@ import torch
 from core.errors import SettingsError
 
 __all__ = ["describe_device", "epoch_generator", "package_versions", "git_commit", "pick_device"]
-__all__ += ["set_threads"]
+__all__ += ["cpu_model", "set_threads"]
 
 _PACKAGES = ("torch", "numpy", "safetensors", "hydra-core", "omegaconf", "tqdm")
 
@@ -33,6 +33,19 @@ def pick_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SettingsError(f"device={name} requested but CUDA is not available (use device=auto)")
     return device
+
+
+def cpu_model() -> str:
+    """The processor's model name (Linux: /proc/cpuinfo), else what `platform` knows: another
+    processor rounds differently (other BLAS kernels), so it is part of where a run executed."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def describe_device(device: torch.device) -> str:

@@ -204,8 +204,7 @@ class Plan(JobArgs, ReusePlan):
 
     def figure_inputs(self, read) -> list[str]:
         """The files of a figure's input (figures.spec.Read): a study's tables, or ("runs") the
-        records of the standard training runs that the plan builds (an ablation of section 5 only
-        builds no standard model of the datasets it leaves out)."""
+        records of the standard runs the plan builds (none of a dataset no study reads)."""
         if read.study == "runs":
             return [self.path(d, Metrics(standard(s))) for d in self.datasets
                     for s in self.spec.seeds if standard(s).key() in self.models(d)]  # fmt: skip

@@ -16,6 +16,7 @@ import pytest
 from tiny_runs import train_config
 
 from training.loop import train
+from training.resume import load_resume, save_resume
 from training.rundir import RunExistsError
 
 
@@ -58,3 +59,33 @@ def test_an_unchanged_run_is_resumed_not_replaced(data_root, tmp_path):
     (out / "metrics.json").unlink()
     again = train(train_config(data_root, out, "replace_stale=true"))
     assert again["resumed_at"] == [2] and again["history"] == first["history"]
+
+
+def test_a_run_resumed_under_other_threads_says_so(data_root, tmp_path, caplog):
+    """Bitwise resume holds on one machine and stack: resumed elsewhere, the run proceeds, and
+    its record and log say where it changed (never silent)."""
+    out = tmp_path / "run"
+    first = train(train_config(data_root, out, "threads=1"))
+    assert first["resumed_on"] == [] and first["cpu"] and first["threads"] == 1
+    (out / "metrics.json").unlink()
+    same = train(train_config(data_root, out, "threads=1"))
+    assert same["resumed_at"] == [2] and same["resumed_on"] == []
+    (out / "metrics.json").unlink()
+    with caplog.at_level(logging.WARNING):
+        moved = train(train_config(data_root, out, "threads=2"))
+    (change,) = moved["resumed_on"]
+    assert change["epoch"] == 2 and change["changes"]["threads"] == [1, 2]
+    assert "no longer bitwise" in caplog.text and "threads: 1 -> 2" in caplog.text
+    assert json.loads((out / "metrics.json").read_text())["resumed_on"] == moved["resumed_on"]
+
+
+def test_a_resume_state_without_its_environment_is_named_unknown(data_root, tmp_path):
+    out = tmp_path / "run"
+    train(train_config(data_root, out))
+    state = load_resume(out / "resume.pt")
+    record = json.loads(state["record"])
+    del record["environment"]  # as a resume state of an older version
+    save_resume(out / "resume.pt", state | {"record": json.dumps(record)})
+    (out / "metrics.json").unlink()
+    (change,) = train(train_config(data_root, out))["resumed_on"]
+    assert "unknown" in change["changes"]["environment"][0]

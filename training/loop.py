@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from core.app import record_run
 from core.errors import SettingsError
 from core.runtime import (
+    cpu_model,
     describe_device,
     epoch_generator,
     git_commit,
@@ -179,7 +180,7 @@ def _train(cfg: TrainConfig, save_epochs: list[int]) -> dict[str, Any]:
     prepare = input_preparer(bundle, cfg.trainer, device)
     meta = _checkpoint_meta(cfg, bundle, kwargs)
     info = {"dataset": bundle.name, "arch": cfg.model.arch, "seed": cfg.seed, "epochs": epochs}
-    info |= {"device": describe_device(device), "threads": threads}
+    info |= {"device": describe_device(device), "threads": threads, "cpu": cpu_model()}
     info |= {"versions": package_versions(), "git": git_commit()}
     job = _training_job(cfg, bundle, device)
     folder = RunFolder(out_dir, identity, save_epochs, info | jsonable(job.info))

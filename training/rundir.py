@@ -66,6 +66,32 @@ def jsonable(obj: Any) -> Any:
     return json.loads(text)
 
 
+# What a run's bits depend on beyond its settings: where it executes. A run resumed under another
+# one proceeds, but says so (metrics.json `resumed_on`, and a warning): bitwise equality with an
+# uninterrupted run holds on one machine and software stack only.
+ENVIRONMENT = ("device", "threads", "cpu", "versions", "git")
+RESUMED = ("history", "checkpoints", "resumed_at", "resumed_on")  # what a resume state carries
+
+
+def environment(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record.get(k) for k in ENVIRONMENT}
+
+
+def environment_changes(before: dict | None, now: dict) -> dict[str, Any]:
+    """{what: [before, now]} for each part of the environment that differs (a resume state of an
+    older version records none: it is named as unknown)."""
+    if not isinstance(before, dict):
+        return {"environment": ["unknown (not recorded by this resume state)", "this one"]}
+    return {k: [before.get(k), now.get(k)] for k in ENVIRONMENT if before.get(k) != now.get(k)}
+
+
+def describe_changes(changes: dict[str, Any]) -> str:
+    def short(value: Any) -> str:
+        return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
+
+    return "; ".join(f"{k}: {short(a)} -> {short(b)}" for k, (a, b) in changes.items())
+
+
 class RunFolder:
     """The record of one run (what goes to metrics.json) and the writing of its artifacts.
 
@@ -82,8 +108,8 @@ class RunFolder:
         self.out_dir, self.save_epochs = Path(out_dir), save_epochs
         self.record: dict[str, Any] = {
             "finished": False, "completed_epochs": -1, "test_accuracy": None, **info,
-            "checkpoints": [], "wall_time_s": 0.0, "resumed_at": [], "config": identity,
-            "history": [],
+            "checkpoints": [], "wall_time_s": 0.0, "resumed_at": [], "resumed_on": [],
+            "config": identity, "history": [],
         }  # fmt: skip
 
     @staticmethod
@@ -223,7 +249,7 @@ class RunFolder:
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
             "identity": json.dumps(rec["config"]),
-            "record": json.dumps({k: rec[k] for k in ("history", "checkpoints", "resumed_at")}),
+            "record": json.dumps({k: rec[k] for k in RESUMED} | {"environment": environment(rec)}),
         }
         save_resume(self.out_dir / RESUME, state)
         log.info(
@@ -241,12 +267,19 @@ class RunFolder:
         torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
-        rec = self.record
-        rec.update(json.loads(state["record"]))
+        rec, saved = self.record, json.loads(state["record"])
+        rec.update({k: saved.get(k, []) for k in RESUMED})
         rec["completed_epochs"] = int(state["epoch"])
         rec["test_accuracy"] = rec["history"][-1]["test_accuracy"]
         rec["wall_time_s"] = sum(e["wall_time_s"] for e in rec["history"])
         rec["resumed_at"].append(rec["completed_epochs"])
+        if changes := environment_changes(saved.get("environment"), environment(rec)):
+            rec["resumed_on"].append({"epoch": rec["completed_epochs"], "changes": changes})
+            log.warning(
+                "resuming %s after epoch %d where it ran elsewhere (%s): the weights are no "
+                "longer bitwise those of an uninterrupted run (recorded in metrics.json, "
+                "resumed_on)", self.out_dir, rec["completed_epochs"], describe_changes(changes),
+            )  # fmt: skip
         rec["finished"] = rec["completed_epochs"] == rec["epochs"]
         # metrics.json may be gone (a workflow manager deletes the outputs of a killed job): a run
         # resumed after its last epoch has nothing left to train, but its record must exist again
