@@ -4,8 +4,8 @@
   changed), used by test_bad_inputs_checkpoint.py and test_bad_inputs_resume.py;
 - the apps: `run` (an app's main() in-process) and `one_line` (its error line), used by
   test_bad_inputs_apps.py and test_bad_inputs_compare.py;
-- the zest library: tiny normalized images, a grid reference and a linear model, used by
-  test_bad_inputs_zest.py and test_bad_inputs_zest_files.py (and the subprocess of the latter).
+- the zest library: tiny normalized images, waveforms, a grid reference and a linear model, used
+  by test_bad_inputs_zest.py and test_bad_inputs_zest_files.py (and the subprocess of the latter).
 """
 
 from __future__ import annotations
@@ -92,3 +92,9 @@ def grid_reference(n=2, num_samples=20, seed=0):
 def model(seed=0, classes=3):
     torch.manual_seed(seed)
     return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, classes))
+
+
+def waves(n=2, length=40, seed=0):
+    """Float waveforms (n, 1, length) with no silent sample (an all-zero one is refused)."""
+    noise = torch.rand(n, 1, length, generator=torch.Generator().manual_seed(seed))
+    return noise + 0.5

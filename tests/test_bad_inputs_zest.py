@@ -8,12 +8,13 @@ content ids, damaged archives) are in test_bad_inputs_zest_files.py.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
 import pytest
 import torch
-from bad_inputs_common import MEAN, STD, grid_reference, images, model
+from bad_inputs_common import MEAN, STD, grid_reference, images, model, waves
 
 import zest
 
@@ -44,6 +45,79 @@ def test_a_reference_of_padding_only_is_refused():
     with pytest.raises(zest.InputError, match="no features"):  # built by hand: refused too
         one = tokens[1:].numpy()
         zest.Reference("text", one, one, np.full((1, 4), -1), np.ones((8, 0)), [0, 0])
+
+
+def _silent(points, n=4):
+    """Waveforms (n, 1, 40) whose given points are all zeros, what a masked window becomes."""
+    w = waves(n)
+    w[list(points)] = 0.0
+    return w
+
+
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (
+            lambda: zest.audio_reference(_silent([1, 3]), num_segments=4, num_samples=8),
+            r"2 of 4 reference points \(1, 3\) cannot be perturbed: each is silent.*any of its "
+            r"windows changes nothing.*drop them",
+        ),
+        (
+            lambda: zest.audio_reference(_silent([2]), num_segments=4, num_samples=8),
+            r"reference point 2 cannot be perturbed: it is silent.*its 4 windows.*drop it",
+        ),
+        (  # 0 in normalized space is what fill="zero" (reference mode) writes
+            lambda: zest.image_reference(
+                torch.cat([images(1), torch.zeros(1, 3, 8, 8)]), mean=MEAN, std=STD,
+                num_samples=8, segmenter=zest.Grid((2, 2)),
+            ),
+            r"reference point 1 cannot be perturbed: it is an image whose superpixels already "
+            r"equal their masking fill.*its 4 superpixels",
+        ),
+        (  # one colour: every superpixel's mean colour (fill="mean") is the image itself
+            lambda: zest.image_reference(
+                torch.cat([torch.full((1, 3, 8, 8), 0.7), images(1)]), mean=MEAN, std=STD,
+                num_samples=8, segmenter=zest.Grid((2, 2)), fill="mean",
+            ),
+            r"reference point 0 cannot be perturbed: .*superpixels already equal",
+        ),
+        (
+            lambda: zest.text_reference(
+                torch.tensor([[5, 6, 0], [9, 9, 0]]), mask_token=9, pad_token=0, num_samples=8
+            ),
+            r"reference point 1 cannot be perturbed: it is made only of the mask token.*its 2 "
+            r"tokens",
+        ),
+    ],
+    ids=["audio, two silent", "audio, one silent", "image, zero fill", "image, mean fill", "text"],
+)  # fmt: skip
+def test_a_point_that_masking_cannot_change_is_refused(build, words):
+    """Found: silent waveforms gave distance 0.0 between two different models (no window's
+    masking changed anything, so the surrogates held nothing of the models); likewise an image
+    equal to its masking fill, or a text of mask tokens only."""
+    with pytest.raises(zest.InputError, match=words):
+        build()
+
+
+def test_a_point_that_masking_changes_somewhere_is_kept():
+    """Only points that no mask changes are refused: one silent window, or an image of one colour
+    that the zero fill changes, still measure something."""
+    w = waves()
+    w[0, 0, :10] = 0.0  # the first of 4 windows is silent
+    assert zest.audio_reference(w, num_segments=4, num_samples=8).num_points == 2
+    one_colour = torch.full((1, 3, 8, 8), 0.7)
+    ref = zest.image_reference(
+        one_colour, mean=MEAN, std=STD, num_samples=8, segmenter=zest.Grid((2, 2))
+    )
+    assert ref.num_points == 1
+
+
+def test_a_hand_built_reference_that_masking_cannot_change_is_refused():
+    x = waves(3).numpy()
+    segments = np.zeros((3, 40), np.int32)
+    masks, offsets = zest.draw_masks([1, 1, 1], 8, 0)
+    with pytest.raises(zest.InputError, match=r"3 of 3 reference points \(0, 1, 2\).*equal to"):
+        zest.Reference("other", x, x.copy(), segments, masks, offsets)
 
 
 def test_empty_signatures_are_not_compared():
@@ -85,7 +159,7 @@ def test_bad_num_samples_is_refused(num_samples):
 @pytest.mark.parametrize("seed", [-1, 2**32, 1.5])
 def test_bad_mask_seed_is_refused(seed):
     with pytest.raises(zest.InputError, match="seed"):
-        zest.audio_reference(torch.zeros(2, 1, 40), num_segments=4, num_samples=8, seed=seed)
+        zest.audio_reference(waves(), num_segments=4, num_samples=8, seed=seed)
 
 
 @pytest.mark.parametrize("batch_size", [-5, 0, 2.5, True])
@@ -114,6 +188,66 @@ def test_malformed_signatures_are_refused():
         zest.Signature(np.zeros((4, 2)), np.array([0, 3]), "ref")
 
 
+def _spoiled(sig, rows, value=float("nan")):
+    """A copy of `sig` whose weights hold `value` in the given rows (first class)."""
+    weights = sig.weights.copy()
+    weights[rows, 0] = value
+    return dataclasses.replace(sig, weights=weights)
+
+
+def test_a_verdict_on_a_nan_signature_is_refused(signatures):
+    """Found: a NaN in a signature gave p = 0.167 and related = False, without a word (a NaN
+    distance compares as False with every independent distance)."""
+    a, b, c, d = signatures  # grid reference: 3 points of 4 features, rows 0-3, 4-7, 8-11
+    pairs = [(a, c), (a, d), (c, d)] * 2
+    with pytest.raises(
+        zest.ZestError,
+        match=r"the suspect's signature sig_b holds 3 NaN values \(reference points 0, 2\)",
+    ):
+        zest.verdict(a, _spoiled(b, [0, 1, 9]), pairs, n_bootstrap=10)
+    spoiled = [*pairs[:4], (c, _spoiled(d, [5], np.inf)), pairs[5]]
+    with pytest.raises(
+        zest.ZestError,
+        match=r"independent_pairs\[4\]\[1\] holds 1 infinite value \(reference point 1\)",
+    ):
+        zest.verdict(a, b, spoiled, n_bootstrap=10)
+
+
+def test_distances_of_non_finite_signatures_are_refused(signatures):
+    """The twin of the verdict finding: distance() and the functions on bare weight matrices
+    returned NaN distances (or a matching made of NaN costs) for NaN weights."""
+    a, b, *_ = signatures
+    with pytest.raises(
+        zest.ZestError, match=r"second signature \(sig_b\) holds 1 NaN value and 1 infinite"
+    ):
+        zest.distance(a, _spoiled(_spoiled(b, [2]), [3], -np.inf))
+    nan = _spoiled(a, [6]).weights
+    for call in (zest.weights_distance, zest.align_classes, zest.pairwise_columns):
+        with pytest.raises(
+            zest.ZestError, match=r"the first weight matrix \(a\) holds 1 NaN value \(row 6\)"
+        ):
+            call(nan, b.weights)
+    with pytest.raises(zest.ZestError, match="finite distance d, got nan"):
+        zest.relative_distance(float("nan"), [0.5, 0.7])
+
+
+def test_a_model_with_nan_scores_gives_no_signature():
+    """compute_signature refuses NaN scores (already did), naming the point that got them."""
+    linear = model()
+
+    def predict(x):
+        scores = linear(x)
+        scores[x[:, 0, 0, 0] > 100] = float("nan")  # point 1's marked pixel, when unmasked
+        return scores
+
+    reference = grid_reference(n=3)
+    marked = reference.inputs.copy()
+    marked[1, 0, 0, 0] = 1000.0
+    ref = dataclasses.replace(reference, inputs=marked)
+    with pytest.raises(zest.PredictionError, match=r"NaN or Inf scores on 1 of 3 .*point 1"):
+        zest.compute_signature(predict, ref)
+
+
 # -- weak answers: one warning ------------------------------------------------------------------
 
 
@@ -134,10 +268,10 @@ def test_more_features_than_samples_warns_once():
         zest.image_reference(images(), mean=MEAN, std=STD, num_samples=4, segmenter=zest.Grid())
     assert len(seen) == 1
     with pytest.warns(zest.ZestWarning, match="K_i >= L = 8"):
-        zest.audio_reference(torch.zeros(2, 1, 40), num_segments=10, num_samples=8)
+        zest.audio_reference(waves(), num_segments=10, num_samples=8)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        zest.audio_reference(torch.zeros(2, 1, 40), num_segments=4, num_samples=8)
+        zest.audio_reference(waves(), num_segments=4, num_samples=8)
 
 
 def test_unnormalized_pixels_warn():

@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ._checks import check_comparable, check_signature, check_weights
 from .assignment import greedy, hungarian
-from .errors import ReferenceMismatchError, SettingsMismatchError, ZestError
+from .errors import ZestError
 from .signature import Signature
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
@@ -89,9 +90,10 @@ def pairwise_columns(a: np.ndarray, b: np.ndarray, metric: str | Metric = "cosin
         float64 (Ca, Cb) matrix D with D[j, k] = metric(a[:, j], b[:, k]).
 
     Raises:
-        ZestError: unknown metric name.
+        ZestError: unknown metric name, or NaN or infinite weights.
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    check_weights(a, b)
     if metric == "cosine":
         return _cosine_costs(a.T @ b, (a * a).sum(0)[:, None], (b * b).sum(0)[None, :])
     if metric == "l2":
@@ -150,10 +152,11 @@ def align_classes(
         The smaller side keeps its order (a's when Ca == Cb).
 
     Raises:
-        ZestError: unknown method.
+        ZestError: unknown method, or NaN or infinite weights.
     """
     if method not in ("greedy", "hungarian"):
         raise ZestError(f"unknown alignment {method!r}; choose one of {ALIGNMENTS}")
+    check_weights(a, b)
     if not _in_canonical_order(a, b):
         ib, ia = align_classes(b, a, metric=metric, method=method)
         order = np.argsort(ia if a.shape[1] <= b.shape[1] else ib, kind="stable")
@@ -189,7 +192,8 @@ def weights_distance(
         equal-cost matchings is taken matters, and the fixed orientation decides it.
 
     Raises:
-        ZestError: no rows, different row counts, or different class counts with align=None.
+        ZestError: no rows, different row counts, different class counts with align=None, or
+            NaN or infinite weights.
     """
     fn = _metric(metric)
     if a.ndim != 2 or b.ndim != 2:
@@ -201,6 +205,7 @@ def weights_distance(
             f"cannot compare empty signatures ({a.shape} and {b.shape}): a signature needs at "
             "least one feature and one class"
         )
+    check_weights(a, b)
     if not _in_canonical_order(a, b):
         a, b = b, a
     if align is not None:
@@ -212,29 +217,6 @@ def weights_distance(
             "use align='greedy' or 'hungarian'"
         )
     return fn(np.ravel(a), np.ravel(b))
-
-
-def check_comparable(sig_a: Signature, sig_b: Signature) -> None:
-    """Refuse to compare signatures of different references or settings.
-
-    Args:
-        sig_a: A signature.
-        sig_b: Another signature.
-
-    Raises:
-        ReferenceMismatchError: the reference ids differ.
-        SettingsMismatchError: the solver or output settings differ.
-    """
-    if sig_a.reference_id != sig_b.reference_id:
-        raise ReferenceMismatchError(
-            f"signatures come from different references ({sig_a.reference_id} and "
-            f"{sig_b.reference_id}); compute both on the same Reference"
-        )
-    if sig_a.settings != sig_b.settings:
-        raise SettingsMismatchError(
-            f"signatures were computed with different settings: {sig_a.settings} and "
-            f"{sig_b.settings}"
-        )
 
 
 def distance(
@@ -264,9 +246,12 @@ def distance(
     Raises:
         ReferenceMismatchError: the signatures come from different references.
         SettingsMismatchError: the signatures were fitted with different solvers or outputs.
-        ZestError: unknown metric or alignment, or Ca != Cb with align=None.
+        ZestError: unknown metric or alignment, Ca != Cb with align=None, or a signature holds
+            NaN or infinite weights.
     """
     check_comparable(sig_a, sig_b)
+    check_signature(sig_a, "the first signature (sig_a)")
+    check_signature(sig_b, "the second signature (sig_b)")
     return weights_distance(sig_a.weights, sig_b.weights, metric=metric, align=align)
 
 
@@ -284,8 +269,10 @@ def relative_distance(d: float, unrelated_distances: Sequence[float]) -> float:
         d / mean(unrelated_distances).
 
     Raises:
-        ZestError: no unrelated distances, non-finite ones, or a mean of zero.
+        ZestError: d is not finite, no unrelated distances, non-finite ones, or a mean of zero.
     """
+    if not np.isfinite(float(d)):
+        raise ZestError(f"relative_distance needs a finite distance d, got {d}")
     values = np.asarray(unrelated_distances, dtype=np.float64).ravel()
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise ZestError("relative_distance needs at least one finite unrelated distance")

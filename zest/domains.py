@@ -130,7 +130,8 @@ def image_reference(
     Raises:
         InputError: images are empty, not (N, C, H, W) floats, or hold NaN/Inf; mean/std do not
             have C entries or are not finite, std is not > 0; fill is unknown; num_samples is not
-            an integer >= 2 or seed not an integer in 0..2**32-1.
+            an integer >= 2 or seed not an integer in 0..2**32-1; masking cannot change some
+            image (every superpixel already equals its fill, e.g. an image of one colour).
 
     Warns:
         ZestWarning: de-normalized pixels leave the 0-255 range (inputs not normalized with this
@@ -210,8 +211,8 @@ def text_reference(
 
     Raises:
         InputError: token_ids are empty or not an integer (N, T) array, a text is padding only
-            (no features), features is unknown, num_samples is not an integer >= 2, or seed or a
-            token id is not a valid integer.
+            (no features) or only mask tokens (masking changes nothing), features is unknown,
+            num_samples is not an integer >= 2, or seed or a token id is not a valid integer.
 
     Warns:
         ZestWarning: some text has at least as many features as samples (K_i >= L).
@@ -269,8 +270,9 @@ def audio_reference(
         A `Reference` with domain "audio", segments (N, S) and masks (L, N * K).
 
     Raises:
-        InputError: waveforms are empty, not float (N, C, S) or hold NaN/Inf; K is out of range;
-            num_samples is not an integer >= 2 or seed not an integer in 0..2**32-1.
+        InputError: waveforms are empty, not float (N, C, S) or hold NaN/Inf; a waveform is
+            silent (all zeros: masking changes nothing); K is out of range; num_samples is not an
+            integer >= 2 or seed not an integer in 0..2**32-1.
 
     Warns:
         ZestWarning: K >= L (underdetermined surrogates).

@@ -59,6 +59,55 @@ def draw_masks(
     return masks, offsets
 
 
+# per domain: what its features are called, and why masking them can change nothing at a point
+_INERT = {
+    "image": (
+        "superpixels",
+        "an image whose superpixels already equal their masking fill (one colour?)",
+    ),
+    "text": ("tokens", "made only of the mask token"),
+    "audio": ("windows", "silent (all zeros, what a masked window becomes)"),
+}
+
+
+def inert_points(inputs: np.ndarray, baseline: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Points that no mask changes: every element of every feature already equals its baseline.
+
+    Such a point's perturbed inputs all equal the unperturbed input (Algorithm 1, line 5), so any
+    model's scores on them are constant: its surrogate holds nothing of the model's behaviour
+    around the point (zero weights, or the one score spread over the features), and can make two
+    different models look alike.
+
+    Args:
+        inputs: (N, *X) unperturbed inputs.
+        baseline: (N, *X) values of masked elements.
+        segments: (N, *S) feature ids, -1 for elements that belong to no feature.
+
+    Returns:
+        int64 indices of the inert points, ascending.
+    """
+    channels = tuple(range(1, 1 + inputs.ndim - segments.ndim))  # the axes of X above S
+    changed = np.any(inputs != baseline, axis=channels) & (segments >= 0)  # (N, *S)
+    return np.flatnonzero(~changed.reshape(len(changed), -1).any(axis=1))
+
+
+def _inert_message(domain: str, inert: np.ndarray, num_features: np.ndarray) -> str:
+    """One line naming the first inert points and saying why masking changes nothing there."""
+    noun, why = _INERT.get(domain, ("features", "equal to its baseline everywhere"))
+    if len(inert) == 1:
+        which, each, them = f"reference point {inert[0]}", "it", "it"
+        noun = f"{num_features[inert[0]]} {noun}"
+    else:
+        shown = ", ".join(str(i) for i in inert[:5]) + ", ..." * (len(inert) > 5)
+        which = f"{len(inert)} of {len(num_features)} reference points ({shown})"
+        each, them = "each", "them"
+    return (
+        f"{which} cannot be perturbed: {each} is {why}, so masking any of its {noun} changes "
+        "nothing and its surrogate says nothing of a model (zero weights, or its one score "
+        f"spread over its features); drop {them} or use other data"
+    )
+
+
 def digest_array(name: str, array: np.ndarray, h: Any) -> None:
     array = np.ascontiguousarray(array)
     canonical = array.astype(array.dtype.newbyteorder("<"), copy=False)
@@ -78,6 +127,9 @@ class Reference:
         masks: (L, sum K_i) uint8 perturbation masks, point after point.
         offsets: (N + 1,) int64 column offsets of each point's masks.
         options: JSON-able description of how the reference was built (provenance, part of the id).
+
+    Building one refuses (InputError) malformed arrays and points whose surrogates could not tell
+    two models apart: points without features, and points no mask changes (`inert_points`).
     """
 
     domain: str
@@ -129,6 +181,9 @@ class Reference:
         upper = np.diff(self.offsets).reshape((n,) + (1,) * len(s_shape))
         if np.any(self.segments < -1) or np.any(self.segments >= upper):
             raise InputError("segment ids must lie in -1..K_i-1 for each point i")
+        inert = inert_points(self.inputs, self.baseline, self.segments)
+        if inert.size:
+            raise InputError(_inert_message(self.domain, inert, self.num_features))
 
     @property
     def num_points(self) -> int:

@@ -19,9 +19,11 @@ These are taken once per pair and combined for all replicates by one matrix prod
 alignment then runs on all replicates at once (`zest._bootstrap`). The result is the distance of
 `weights_distance` on each replicate's rows up to the order of summation (a few units in the last
 place), with the same alignment unless two column costs are within rounding of each other; exact
-ties are broken as `weights_distance` breaks them. A metric given as a callable, weights that are
-not finite, or per-point sums too large to hold (N Ca Cb above 2**26) take the direct way:
-`weights_distance` on every replicate's rows.
+ties are broken as `weights_distance` breaks them. A metric given as a callable, distances that
+overflow, or per-point sums too large to hold (N Ca Cb above 2**26) take the direct way:
+`weights_distance` on every replicate's rows. Signatures holding NaN or infinite weights are
+refused, naming which one (a NaN distance compares as False with everything: it would read as
+"not related" with a p-value that looks meaningful).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._bootstrap import Workspace, draw_points, fast_replicates
-from .distance import Metric, check_comparable, relative_distance, weights_distance
+from ._checks import check_comparable, check_signature
+from .distance import Metric, relative_distance, weights_distance
 from .domains import check_count
 from .errors import ZestError, ZestWarning
 from .signature import Signature
@@ -127,6 +130,19 @@ def _replicate_distances(
     )
 
 
+def _check_pairs(pairs: list[tuple[Signature, Signature]]) -> None:
+    """Refuse signatures that do not share the suspect's reference and settings, or that hold NaN
+    or infinite weights, naming each by its argument (suspect pair first in `pairs`)."""
+    for k, pair in enumerate(pairs):
+        for j, sig in enumerate(pair):
+            check_comparable(pairs[0][0], sig)
+            if k == 0:
+                name = f"the suspect's signature sig_{'ab'[j]}"
+            else:
+                name = f"the independent signature independent_pairs[{k - 1}][{j}]"
+            check_signature(sig, name)
+
+
 def verdict(
     sig_a: Signature,
     sig_b: Signature,
@@ -157,8 +173,8 @@ def verdict(
         A `Verdict`.
 
     Raises:
-        ZestError: no independent pairs, n_bootstrap not an integer >= 1, or confidence outside
-            (0, 1).
+        ZestError: no independent pairs, n_bootstrap not an integer >= 1, confidence outside
+            (0, 1), or a signature holds NaN or infinite weights (the message names which).
         ReferenceMismatchError: the signatures do not all share one reference.
         SettingsMismatchError: the signatures were not all fitted with the same settings.
 
@@ -180,10 +196,7 @@ def verdict(
             stacklevel=2,
         )
     pairs = [(sig_a, sig_b), *independent_pairs]
-    for x, y in pairs:
-        check_comparable(sig_a, x)
-        check_comparable(sig_a, y)
-
+    _check_pairs(pairs)
     full = np.array(
         [weights_distance(x.weights, y.weights, metric=metric, align=align) for x, y in pairs]
     )
