@@ -43,7 +43,7 @@ from experiments.studies.modelreuse import STUDY, Settings, alignment
 from training.checkpoint import load_model, save_model
 from training.reuse import ops
 from training.reuse.build import build_model, model_seed
-from training.reuse.chain import Chain, parse
+from training.reuse.chain import Chain, check_archs, parse
 from training.reuse.data import load_benchmark_data, reference_images, seed_images
 from training.reuse.download import prepare_paper_data
 from training.reuse.importer import import_tree
@@ -121,6 +121,7 @@ def build(cfg: DictConfig, s: Settings, device: torch.device) -> Path:
     chain = parse(cfg.chain) if cfg.chain else None
     if chain is None:
         raise SettingsError("step=build needs chain=<chain>, e.g. 'pretrain(resnet20,src5)'")
+    check_archs(chain)
     if chain.is_quantized:
         raise SettingsError(f"{chain}: quantized models are not built, they are rebuilt from "
                             "their parent when loaded")  # fmt: skip

@@ -15,6 +15,22 @@ from experiments import modelreuse
         (["step=build"], "needs chain="),
         (["step=build", "chain='pretrain(resnet20,src5)->quantize(qint8)'"], "rebuilt from"),
         (["step=build", "chain='pretrain(resnet20,src5)->prune(1.5)'"], "invalid reuse chain"),
+        (  # found: a traceback, exit status 1
+            ["step=build", "chain='pretrain(resnet20,src5)->steal(lstm)'"],
+            "steal(lstm) names lstm, which the ModelReuse ops do not work on: pretrain, train, "
+            "steal make a model of resnet18, mbnetv2, resnet20, resnet50, mbnet (image "
+            "classifiers), and "
+            "transfer, prune, quantize, distill change a model of those",
+        ),
+        (["step=build", "chain='train(m5,src5)'"], "train(m5,src5) names m5"),
+        (
+            [
+                "step=build",
+                "chain='pretrain(resnet20,src5)'",
+                "settings={zoo:{archs:[lstm,mbnet]}}",
+            ],
+            "zoo.archs ['lstm']: the ModelReuse ops do not work on them (pretrain, train, steal",
+        ),
         (["step=signatures"], "needs target="),
         (["step=modeldiff", "target=tgtC"], "no suspect"),
         (

@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from core.errors import SettingsError
 
 __all__ = [
+    "ARCHS",
     "GRAMMAR",
     "OPS",
     "QUANT_DTYPES",
     "ROOT_OPS",
     "Chain",
     "Op",
+    "arch_rule",
+    "check_archs",
     "from_slug",
     "is_name",
     "parse",
@@ -48,6 +51,12 @@ GRAMMAR = (
     "steal(arch); ratio in (0, 1]; names are letters and digits, optionally joined by single "
     "`_` or `-`. Example: pretrain(resnet18,imagenet)->transfer(flowers102,0.1)->prune(0.2)"
 )
+
+# The architectures the ops work on (training.reuse.anatomy): the paper's roots, their mini and
+# smoke stand-ins and the CIFAR ResNet-50, all image classifiers (training.models). The grammar
+# takes any name; a chain to build is checked (`check_archs`).
+ARCHS = ("resnet18", "mbnetv2", "resnet20", "resnet50", "mbnet")
+_ARCH_OPS = tuple(name for name, kinds in OPS.items() if "arch" in kinds)  # they make a model
 
 # Names never contain `.` or `__` and never start or end with `_`, so slugs split unambiguously.
 _NAME = re.compile(r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*\Z")
@@ -215,6 +224,30 @@ class Chain:
     def startswith(self, other: Chain) -> bool:
         """Whether `other`'s ops are a prefix of this chain's (a chain starts with itself)."""
         return self.ops[: len(other.ops)] == other.ops
+
+
+def arch_rule() -> str:
+    """Which ops apply to which architectures."""
+    others = [name for name in OPS if name not in _ARCH_OPS]
+    return (
+        f"{', '.join(_ARCH_OPS)} make a model of {', '.join(ARCHS)} (image classifiers), and "
+        f"{', '.join(others)} change a model of those"
+    )
+
+
+def check_archs(chain: Chain) -> None:
+    """Refuse, before any work, a chain that names an architecture the ops cannot make (a text
+    or audio model, an unknown name).
+
+    Raises:
+        SettingsError: naming the op and which ops apply to which architectures.
+    """
+    for op in chain.ops:
+        if op.name in _ARCH_OPS and op.args[0] not in ARCHS:
+            raise SettingsError(
+                f"reuse chain {str(chain)!r}: {op} names {op.args[0]}, which the ModelReuse ops "
+                f"do not work on: {arch_rule()}"
+            )
 
 
 def parse(text: str) -> Chain:

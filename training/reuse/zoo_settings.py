@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from core.errors import SettingsError
-from training.reuse.chain import QUANT_DTYPES, is_name
+from training.reuse.chain import ARCHS, QUANT_DTYPES, arch_rule, is_name
 
 __all__ = ["Zoo", "check", "problems"]
 
@@ -57,6 +57,9 @@ def problems(zoo: Zoo) -> list[str]:
     for name in [*archs, zoo.source, *datasets]:
         if not is_name(name):
             out.append(f"{name!r} is not a valid name (letters and digits, joined by _ or -)")
+    unusable = [a for a in archs if is_name(a) and a not in ARCHS]
+    if unusable:
+        out.append(f"archs {unusable}: the ModelReuse ops do not work on them ({arch_rule()})")
     if zoo.source in datasets:
         out.append(f"source {zoo.source!r} must not be one of the target datasets {datasets}")
     out += _ratio_problems("tune_ratios", list(zoo.tune_ratios))
