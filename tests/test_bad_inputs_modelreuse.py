@@ -66,3 +66,16 @@ def test_a_built_model_is_not_overwritten(tmp_path, capsys, monkeypatch):
                        f"run_dir={tmp_path}/run", capsys=capsys)  # fmt: skip
     assert code == 2 and "exists" in one_line(err)
     assert target.read_bytes() == b"mine"
+
+
+def test_a_build_that_needs_images_without_data_root_is_one_line(tmp_path, capsys):
+    """A chain whose op trains on images, given no data_root: one line, exit 2 (was a TypeError
+    traceback from Path(None))."""
+    from bad_inputs_common import run
+
+    from experiments.modelreuse import main
+
+    code, _, err = run(main, "step=build", 'chain="train(resnet20,src5)"', f"root={tmp_path}",
+                       f"models_root={tmp_path}", capsys=capsys)  # fmt: skip
+    assert code == 2 and "set data_root" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

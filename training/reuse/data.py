@@ -8,7 +8,7 @@ Mini and smoke scale (spec §7.1): `src5`, `tgtA`, `tgtB` are cut out of a CIFAR
 (padding 4) + horizontal flip on tensors, test transform = none; CIFAR-10 mean/std.
 
 Randomness of the training transform comes from torch's global RNG (the trainer seeds it); the
-draws here (`train_images`, `seed_images`) take a seed and leave the global RNG untouched.
+draws here (`train_images`, `seed_images`) take a seed and leave the global RNG alone.
 """
 
 from __future__ import annotations
@@ -203,10 +203,8 @@ def reference_images(data: BenchmarkData, n: int, seed: int) -> tuple[torch.Tens
 def seed_images(
     data: BenchmarkData, n: int, seed: int, split: str = "train", transform: str = "train"
 ) -> torch.Tensor:
-    """ModelDiff's seed batch: the first `n` images of a seeded shuffle of `split`, transformed.
-
-    `n` larger than the split is capped at its size (with a warning).
-    """
+    """ModelDiff's seed batch: the first `n` images of a seeded shuffle of `split`, transformed
+    (`n` larger than the split is capped at its size, with a warning)."""
     size = len(data.view(split, transform))
     if n < 1:
         raise SettingsError(f"the number of seed images must be >= 1, got {n}")
@@ -234,9 +232,13 @@ def load_benchmark_data(
         image_size: crop size of the paper datasets (default 224; Resize is 256/224 of it).
 
     Raises:
-        SettingsError: unknown name, "imagenet" (weights only), or image_size on a CIFAR subset.
+        SettingsError: unknown name, "imagenet" (weights only), no root, or image_size on CIFAR.
         DataError: missing or unreadable files (the message names the expected layout).
     """
+    if not root:  # a ModelReuse job given no data_root
+        raise SettingsError(
+            f"the {name} images are needed: set data_root ({expected_layout(name)})"
+        )
     info, root = _info(name), Path(root)
     if info.kind == "cifar":
         if image_size is not None:
