@@ -4,12 +4,15 @@ One reader per kind of input: ``read_study(paths, study, table)`` for every TSV 
 grouped by its ``dataset`` column, and ``read_run`` for a training run's ``metrics.json``. Which
 columns a table must have is ``columns(study, table)``: those the figures read, as
 ``figures.contract`` declares them. A missing or empty input is not an error: it is logged and its
-dataset drawn as "no data at this scale"; a file that is not the table its role names is a
-``TableError`` naming it.
+dataset drawn as "no data at this scale"; a file that is not the table its role names, is cut
+short, or holds a cell its column cannot hold (``figures.contract.RULES``: a NaN where the study
+always writes a value, a negative distance, text in a number column) is a ``TableError`` naming
+it, and the row and column.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -19,17 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.errors import UserError
-from figures.contract import declared
+from figures.contract import TableError, checked, declared, whole_rows
 
 log = logging.getLogger("figures")
-
-
-class TableError(UserError, ValueError):
-    """A result table (TSV/JSON) is unreadable or not the table a figure needs."""
-
-
-FLAGS = ("related", "ci_excludes_1", "broken")  # boolean columns, read as pandas' nullable boolean
 
 
 def columns(study: str, table: str = "distances") -> tuple[str, ...]:
@@ -51,25 +46,23 @@ class Table:
 
 
 def read_tsv(path: Path) -> pd.DataFrame:
-    """A tab-separated result table; an unreadable one is a ``TableError`` naming it."""
+    """A tab-separated result table, every row whole; an unreadable one, or one cut short, is a
+    ``TableError`` naming it."""
     try:
-        return pd.read_csv(path, sep="\t")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+        df = pd.read_csv(io.StringIO(text), sep="\t")
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise TableError(f"{path}: not a readable result table ({exc})") from None
-
-
-def as_flag(value):
-    """A boolean cell (``True``, ``false``, 1, ...) as True/False; NA when empty."""
-    if isinstance(value, str):
-        return {"true": True, "false": False, "1": True, "0": False}.get(value.strip().lower())
-    return None if pd.isna(value) else bool(value)
+    whole_rows(path, text)
+    return df
 
 
 def read_table(path: Path, study: str, table: str = "distances") -> pd.DataFrame | None:
     """One table of ``study``; None (logged) when the file is missing or has no rows.
 
     Raises:
-        TableError: unreadable, or without a column of ``columns(study, table)``.
+        TableError: unreadable, cut short, without a column of ``columns(study, table)``, or
+            with a cell that breaks its column's rule (``figures.contract.checked``).
     """
     path = Path(path)
     if not path.exists():
@@ -83,9 +76,7 @@ def read_table(path: Path, study: str, table: str = "distances") -> pd.DataFrame
     if df.empty:
         log.warning("%s: empty table", path)
         return None
-    for flag in (c for c in FLAGS if c in df.columns):
-        df[flag] = df[flag].map(as_flag).astype("boolean")
-    return df
+    return checked(df, path, study, table)
 
 
 def refset_of(path: Path, dataset: str) -> str:

@@ -10,8 +10,9 @@ Each output's parser is built from its spec (``figures.spec.OUTPUTS``): it takes
 output's roles (``--epochs a.tsv b.tsv``; a role may get no file) and options; anything else is a
 usage error (status 2). Figures are written as ``STEM.pdf`` and ``STEM.png``, tables as
 ``STEM.csv``, ``STEM.md`` and ``STEM.tex``. A missing or empty input file is drawn as "no data at
-this scale"; an unreadable one, or a table of another kind, is one line ``figures.render: error:
-...`` and status 2.
+this scale"; an unreadable one, one cut short, one with a cell its column cannot hold (a NaN, a
+negative distance, text in a number column: ``figures.contract.RULES``) or a table of another kind
+is one line ``figures.render: error: FILE[, row N, column 'C']: ...`` and status 2.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def main(argv=None) -> int:
     try:
         written = render(args.name, inputs, args.out, **{k: v for k, v in given.items()
                                                           if v is not None})  # fmt: skip
-    except UserError as err:  # an unreadable or foreign input table: one line, status 2
+    except UserError as err:  # an unreadable, cut, edited or foreign table: one line, status 2
         print(f"figures.render: error: {err}", file=sys.stderr)
         return 2
     for path in written:

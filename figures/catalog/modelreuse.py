@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from figures import paper_values as paper
-from figures.load import as_flag, columns, read_study, read_table
+from figures.contract import as_flag
+from figures.load import columns, read_study, read_table
 from figures.spec import Output, Read
 from figures.tabulate import DASH, Layout, ordered, write_table
 
