@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from core.errors import SettingsError
+from core.provenance import cpu_model, git_commit
 
 __all__ = ["describe_device", "epoch_generator", "package_versions", "git_commit", "pick_device"]
 __all__ += ["cpu_model", "set_threads"]
@@ -33,19 +32,6 @@ def pick_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SettingsError(f"device={name} requested but CUDA is not available (use device=auto)")
     return device
-
-
-def cpu_model() -> str:
-    """The processor's model name (Linux: /proc/cpuinfo), else what `platform` knows: another
-    processor rounds differently (other BLAS kernels), so it is part of where a run executed."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def describe_device(device: torch.device) -> str:
@@ -84,24 +70,3 @@ def package_versions() -> dict[str, Any]:
             versions[name] = None
     versions["cuda"] = torch.version.cuda
     return versions
-
-
-def git_commit() -> dict[str, Any] | None:
-    """HEAD of the repository of this code and whether tracked files differ; None outside git."""
-    repo = Path(__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(repo), *args],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return {"commit": commit, "dirty": dirty}

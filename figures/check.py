@@ -141,7 +141,9 @@ def compare_tables(name: str, record: pd.DataFrame, rerun: pd.DataFrame, exact: 
 
 def record_tables(record: Path) -> list[Path]:
     """The tables of a record, by their path under it."""
-    found = {p for pattern in DATA if pattern != "plan.yaml" for p in record.glob(pattern)}
+    found = {
+        p for pattern in DATA if pattern.endswith((".csv", ".tsv")) for p in record.glob(pattern)
+    }
     return sorted(p.relative_to(record) for p in found)
 
 

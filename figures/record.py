@@ -8,8 +8,9 @@ RESULTS is a run's ``results/<scale>`` folder. Every ``tables/*.md`` is printed 
 heading (in the order of ``ORDER``, then the rest by name), and every ``figures/*.png`` is copied
 into ``DOCS_FOLDER/<scale>/``, shrunk to at most ``--width`` pixels wide, with a Markdown link
 relative to ``DOCS_FOLDER``. The numbers go with them (``DATA``: the tables as CSV, the studies'
-TSV tables and the run's ``plan.yaml``, at their paths under ``DOCS_FOLDER/<scale>/``), so that a
-reader can recompute every number of the record. The Markdown goes to standard output; the
+TSV tables, the run's ``plan.yaml`` and ``provenance.json``, at their paths under
+``DOCS_FOLDER/<scale>/``), so that a reader can recompute every number of the record and see which
+commit, configurations, data and machines made it. The Markdown goes to standard output; the
 record's prose (what each claim of the paper became) is written by hand around it
 (``docs/reproduction/``).
 """
@@ -35,8 +36,8 @@ FIGURE_ORDER = (
 
 
 # What a record keeps of a run besides the Markdown and the figures: every number, as data
-DATA = ("plan.yaml", "tables/*.csv", "distances/**/*.tsv", "verdicts/**/*.tsv",
-        "detection/**/*.tsv")  # fmt: skip
+DATA = ("plan.yaml", "provenance.json", "tables/*.csv", "distances/**/*.tsv",
+        "verdicts/**/*.tsv", "detection/**/*.tsv")  # fmt: skip
 
 
 def copy_data(results: Path, target: Path) -> list[Path]:
@@ -77,7 +78,7 @@ def record(results: Path, docs: Path, width: int = 720) -> str:
     if data:
         parts += [f"The numbers of every table, as data: `{scale}/` ({len(data)} files: "
                   "`tables/*.csv`, the studies' `distances/`, `verdicts/` and `detection/` "
-                  "TSV tables, and the run's `plan.yaml`).", ""]  # fmt: skip
+                  "TSV tables, the run's `plan.yaml` and `provenance.json`).", ""]  # fmt: skip
     for table in ordered(list((results / "tables").glob("*.md")), ORDER):
         parts += [f"### {table.stem}", "", table.read_text().strip(), ""]
     parts += ["## Figures", ""]

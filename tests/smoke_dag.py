@@ -36,13 +36,17 @@ def snakemake(workdir: Path, *args: str, config=(), **popen) -> subprocess.Popen
 
 
 def copy_repository(to: Path) -> Path:
-    """The repository's tracked and unignored files, copied to `to` (a fresh clone's content)."""
+    """The repository's tracked and unignored files, copied to `to` and committed there: a fresh
+    clone (the jobs record its commit in their provenance)."""
     listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "--cached", "--others",
                              "--exclude-standard", "-z"], capture_output=True, check=True)  # fmt: skip
     for name in filter(None, listed.stdout.decode().split("\0")):
         if (REPO / name).is_file():
             (to / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, to / name)
+    git = ["git", "-C", str(to), "-c", "user.name=tests", "-c", "user.email=tests@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "the tree under test"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
     return to
 
 

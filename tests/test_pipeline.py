@@ -154,3 +154,26 @@ def test_modelreuse_tables_and_figure(smoke):
         assert "|" in (smoke / "tables" / f"{name}.md").read_text(), name
     assert "Model extraction" in (smoke / "tables" / "table1_modelreuse.md").read_text()
     assert (smoke / "figures" / "fig_modelreuse_distances.png").stat().st_size > 20_000
+
+
+def test_every_table_and_figure_records_its_provenance(smoke):
+    """Each output names its own job and every job upstream (commit, config digest, versions,
+    threads, device, seed), and the dataset folders read; the run's provenance.json gathers them."""
+    outputs = [p for folder in ("tables", "figures") for p in (smoke / folder).iterdir()
+               if not p.name.endswith(".provenance.json")]  # fmt: skip
+    assert len(outputs) > 20
+    for output in outputs:
+        doc = json.loads((output.parent / f"{output.name}.provenance.json").read_text())
+        assert doc["job"]["rule"].startswith("render_"), output
+        jobs = [doc["job"], *doc["lineage"].values()]
+        assert all(len(j["code"]["commit"]) == 40 for j in jobs), output
+        assert all(j["versions"]["torch"] and j["threads"] >= 1 for j in jobs), output
+        made = [j for j in jobs if j["rule"].startswith(("make_", "build_reuse"))]  # models
+        assert made and all(j["config_digest"] for j in made), output
+        assert all(j["seed"] is not None for j in made if j["rule"].startswith("make_")), output
+        assert doc["data"] and all(len(d["sha256"]) == 64 for d in doc["data"].values()), output
+    run = json.loads((smoke / "provenance.json").read_text())
+    assert {str(p.relative_to(smoke.parents[1])) for p in outputs} <= set(run["outputs"])
+    assert (
+        set(run["seeds"]) >= {0, 1, 2} and run["commits"] and set(doc["data"]) <= set(run["data"])
+    )

@@ -137,7 +137,8 @@ def test_each_job_goes_to_a_partition_that_fits_what_it_asks(workflow, scale, ex
     assert "build_reference" not in gpu_rules and "prepare_data" not in gpu_rules
     # the jobs that declare no resources are those Snakemake runs itself (localrule, no shell)
     local = {rule for rule, res in jobs if "mem_mb" not in res}
-    assert all(r.startswith("render_") or r in ("all", "modelreuse", "record_plan") for r in local)
+    local_rules = ("all", "modelreuse", "record_plan", "record_provenance")
+    assert all(r.startswith("render_") or r in local_rules for r in local)
     wants_gpus = scale == "paper" and not extra
     for rule, resources in ((r, res) for r, res in jobs if r not in local):
         gpus = resources.get("gpu", 0)

@@ -44,15 +44,26 @@ def file_digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def logged(command):
-    """A job's shell line: `command` with its output in the rule's log and in `<log>.history`.
+def logged(app, kind=None, config="{params.config}"):
+    """A job's shell line: `python -m <app> {params.args}`, its output in the rule's log and in
+    `<log>.history`, then the provenance of its outputs (core/provenance.py: a sidecar
+    `<output>.provenance.json` beside each, naming this job and every job upstream).
 
-    Snakemake deletes a job's log before every attempt, so the log holds the last attempt only;
-    `<log>.history` is never deleted and keeps every attempt, each under a header saying when,
-    where and in which SLURM job it ran (a retry must not erase the first failure's error).
+    `kind` is the job's kind of the plan's `jobs:` (the GPUs it asks for), `config` the digest
+    of its app's composed configuration (None: the app has none). Snakemake deletes a job's log
+    before every attempt, so the log holds the last attempt only; `<log>.history` is never deleted
+    and keeps every attempt, each under a header saying when, where and in which SLURM job it ran
+    (a retry must not erase the first failure's error).
     """
+    gpus = PLAN.resources(kind).get("gpu", 0) if kind else 0
     header = (
         'echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n)'
         '${{SLURM_JOB_ID:+, SLURM job $SLURM_JOB_ID}} ==="'
     )
+    digest = f" --config {config}" if config else ""
+    provenance = (
+        f"python -m core.provenance job --rule {{rule}} --threads {{threads}} --gpus {gpus}{digest}"
+        f" --inputs {{input:q}} --outputs {{output:q}} --command {app} {{params.args}}"
+    )
+    command = f"python -m {app} {{params.args}} && {provenance}"
     return f"{{{{ {header}; {command}; }}}} 2>&1 | tee -a {{log}}.history > {{log}}"

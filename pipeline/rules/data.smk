@@ -17,4 +17,4 @@ rule prepare_data:
     conda:
         "../../environment.yml"
     shell:
-        logged("python -m training.prepare_data {params.args}")
+        logged("training.prepare_data", "data")

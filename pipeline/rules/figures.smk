@@ -44,7 +44,7 @@ for _out in OUTPUTS.values():
         conda:
             "../../environment.yml"
         shell:
-            logged("python -m figures.render {params.args}")
+            logged("figures.render", config=None)
 
 
 rule record_plan:  # what this run is: scale, ablation, overrides, the resolved plan
@@ -57,10 +57,21 @@ rule record_plan:  # what this run is: scale, ablation, overrides, the resolved 
         "printf '%s' {params.text:q} > {output}"
 
 
+rule record_provenance:  # every figure's and table's jobs, code, versions, machines and data
+    input:
+        [f for files in RENDERED.values() for f in files],
+    output:
+        report(f"{ROOT}/provenance.json", caption="captions/provenance.rst", category="Run"),
+    localrule: True
+    shell:
+        "python -m core.provenance merge {output:q} {input:q}"
+
+
 rule make_report_inputs:
     input:
         [f for files in RENDERED.values() for f in files],
         rules.record_plan.output,
+        rules.record_provenance.output,
     localrule: True
 
 

@@ -27,7 +27,7 @@ if PLAN.reuse:
         conda:
             "../../environment.yml"
         shell:
-            logged("python -m experiments.modelreuse {params.args}")
+            logged("experiments.modelreuse", "data")
 
     rule build_reuse_model:
         input:
@@ -53,7 +53,7 @@ if PLAN.reuse:
         conda:
             "../../environment.yml"
         shell:
-            logged("python -m experiments.modelreuse {params.args}")
+            logged("experiments.modelreuse", "train")
 
     for _dataset, _chains in PLAN.reuse_signatures.items():
 
@@ -85,7 +85,7 @@ if PLAN.reuse:
             conda:
                 "../../environment.yml"
             shell:
-                logged("python -m experiments.modelreuse {params.args}")
+                logged("experiments.modelreuse", "signatures")
 
     rule reuse_modeldiff:
         input:
@@ -113,7 +113,7 @@ if PLAN.reuse:
         conda:
             "../../environment.yml"
         shell:
-            logged("python -m experiments.modelreuse {params.args}")
+            logged("experiments.modelreuse", "signatures")
 
     rule compute_modelreuse:
         input:
@@ -144,4 +144,4 @@ if PLAN.reuse:
         conda:
             "../../environment.yml"
         shell:
-            logged("python -m experiments.modelreuse {params.args}")
+            logged("experiments.modelreuse", "study")

@@ -21,4 +21,4 @@ rule predict:
     conda:
         "../../environment.yml"
     shell:
-        logged("python -m experiments.predict_labels {params.args}")
+        logged("experiments.predict_labels", "predict")

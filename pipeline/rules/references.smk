@@ -21,4 +21,4 @@ rule build_reference:
     conda:
         "../../environment.yml"
     shell:
-        logged("python -m experiments.build_reference {params.args}")
+        logged("experiments.build_reference", "reference")

@@ -33,4 +33,4 @@ for _ds, _family, _folders, _refset, _epochs in PLAN.signature_families():
         conda:
             "../../environment.yml"
         shell:
-            logged("python -m experiments.compute_signatures {params.args}")
+            logged("experiments.compute_signatures", "signatures")

@@ -28,4 +28,4 @@ for _study in (s for s in STUDIES.values() if s.scope == "dataset"):
         conda:
             "../../environment.yml"
         shell:
-            logged("python -m experiments.compute_distances {params.args}")
+            logged("experiments.compute_distances", "study")

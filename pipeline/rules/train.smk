@@ -35,4 +35,4 @@ for _recipe in RECIPES.values():
         conda:
             "../../environment.yml"
         shell:
-            logged("python -m {params.app} {params.args}")
+            logged("{params.app}", "train")
