@@ -89,3 +89,13 @@ def test_a_resume_state_without_its_environment_is_named_unknown(data_root, tmp_
     (out / "metrics.json").unlink()
     (change,) = train(train_config(data_root, out))["resumed_on"]
     assert "unknown" in change["changes"]["environment"][0]
+
+
+def test_a_run_whose_record_snakemake_deleted_resumes_beside_its_provenance(data_root, tmp_path):
+    """The pipeline writes metrics.json.provenance.json after the job; a rerun (the record
+    deleted, the sidecar left) is the same run's folder, not a foreign one."""
+    out = tmp_path / "run"
+    train(train_config(data_root, out))
+    (out / "metrics.json").unlink()
+    (out / "metrics.json.provenance.json").write_text("{}")
+    assert train(train_config(data_root, out))["resumed_at"] == [2]

@@ -243,8 +243,8 @@ def _pick_device(cfg: TrainConfig) -> torch.device:
 
 
 # What a run folder may hold besides its own files: a partial run resumes, anything else is refused.
-_RUN_FILES = re.compile(r"\.hydra|train\.log|metrics\.json|resume\.pt|amnesiac\.safetensors|"
-                        r"epoch\d+\.safetensors|\..*\.tmp|\.lock")  # fmt: skip
+_RUN_FILES = re.compile(r"\.hydra|train\.log|metrics\.json(\.provenance\.json)?|resume\.pt|"
+                        r"amnesiac\.safetensors|epoch\d+\.safetensors|\..*\.tmp|\.lock")  # fmt: skip
 
 
 def _check_out_dir(out_dir: Path) -> None:

@@ -29,8 +29,9 @@ __all__ = ["METRICS", "RESUME", "RunExistsError", "RunFolder", "checkpoint_epoch
 log = logging.getLogger("training.loop")
 METRICS, RESUME = "metrics.json", "resume.pt"
 # A run's own files (RunFolder.clear): its record, resume state, checkpoints, updates, log
-_OWN_FILES = re.compile(r"metrics\.json|resume\.pt|epoch\d+\.safetensors|amnesiac\.safetensors|"
-                        r"train\.log")  # fmt: skip
+# and the pipeline's provenance of its record (core/provenance.py)
+_OWN_FILES = re.compile(r"metrics\.json(\.provenance\.json)?|resume\.pt|epoch\d+\.safetensors|"
+                        r"amnesiac\.safetensors|train\.log")  # fmt: skip
 
 
 class RunExistsError(UserError, RuntimeError):
