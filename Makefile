@@ -27,10 +27,12 @@ smoke: $(STAMP)
 	@echo "Smoke run done. Figures: results/smoke/figures/  tables: results/smoke/tables/"
 	@echo "Report with every figure and table: results/smoke/report.html"
 
-# In parallel, one worker per CPU; the smoke DAG's tests and the SLURM tests each keep to one
-# worker (xdist_group), so the DAG is built once and one cluster runs at a time.
+# In parallel, one worker per CPU and one more: the smoke DAG's tests, the SLURM tests and the
+# profile tests each keep to one worker (xdist_group), so the DAG is built once and one cluster
+# runs at a time; the SLURM tests mostly wait for the cluster, and the extra worker uses that time.
+WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: $(STAMP)
-	$(BIN)/pytest -n auto --dist loadgroup
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup
 
 # The fast tests again on other CPU kernels (torch's portable ATen kernels, SSE-only oneDNN and
 # MKL, OpenBLAS's Nehalem kernels): a test that only holds with this machine's rounding fails here,

@@ -98,7 +98,7 @@ def test_section5_tables_and_verdicts(smoke):
     for name in ["fig5_extraction", "fig6_unlearning", "fig9_extraction_metrics",
                  "fig10_unlearning_metrics"]:  # fmt: skip
         assert (smoke / "figures" / f"{name}.png").stat().st_size > 20_000, name
-    for dataset in ["cifar10", "cifar100"]:
+    for dataset in ["cifar10"]:  # section 5 at the smoke scale (conf/pipeline/smoke.yaml)
         extraction = pd.read_csv(
             smoke / "distances" / dataset / "train-random" / "extraction.tsv", sep="\t"
         )

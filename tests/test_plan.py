@@ -6,8 +6,8 @@ import re
 import pytest
 
 from experiments.compute_distances import context
-from figures.spec import OUTPUTS
 from experiments.studies import STUDIES, Metrics, Signature, agreement, refsize, unlearning
+from figures.spec import OUTPUTS
 from pipeline.apps import compose
 from pipeline.plan import load_plan, plan_from_config
 from pipeline.spec import SCALES, PlanError, ablations, cli_list, slug
@@ -149,31 +149,38 @@ def test_bad_job_sizes_are_refused(config, words):
         plan_from_config({"scale": "smoke", **config})
 
 
-@pytest.mark.parametrize("name", ablations())
-@pytest.mark.parametrize("scale", ["smoke", "mini"])
-def test_every_named_ablation_plans_into_its_own_folder(scale, name):
-    """conf/pipeline/ablation/*.yaml: each one merges onto a scale into a plan of its own."""
+def _with_every_dataset(scale: str, name: str | None, folder, monkeypatch):
+    """The plan of `scale` (and ablation `name`) in `folder`, beside a `../shared/data` that holds
+    every dataset's folder (as on a machine with the data; none is skipped)."""
+    monkeypatch.chdir(folder)
+    spec = load_plan(scale, ablation=name, check=False).spec
+    if spec.data.source == "local":
+        for d in spec.datasets:
+            (folder / str(spec.data.root) / d).mkdir(parents=True, exist_ok=True)
     plan = load_plan(scale, ablation=name)
-    assert plan.root == f"results/{scale}-{name}" and plan.datasets
+    assert plan.datasets == list(spec.datasets)
+    return plan
 
 
-@pytest.mark.parametrize(
-    "scale,name",
-    [(s, None) for s in SCALES] + [(s, n) for s in ("smoke", "mini") for n in ablations()],
-)
-def test_every_file_a_figure_reads_is_one_the_plan_makes(scale, name, tmp_path, monkeypatch):
-    """With every dataset's folder present (as `../shared/data` holds them), a figure never asks
-    for a model the plan does not build (an ablation of section 5 only has no standard models of
-    the other datasets; Snakemake would stop at a KeyError while building the DAG)."""
-    monkeypatch.chdir(tmp_path)
-    plan = load_plan(scale, ablation=name, check=False)
-    if plan.spec.data.source == "local":
-        for d in plan.spec.datasets:
-            (tmp_path / str(plan.spec.data.root) / d).mkdir(parents=True, exist_ok=True)
-        plan = load_plan(scale, ablation=name, check=False)
-        assert plan.datasets == list(plan.spec.datasets)
+def _figures_read_only_what_the_plan_makes(plan) -> None:
+    """A figure never asks for a model the plan does not build (an ablation of section 5 only has
+    no standard models of the other datasets; Snakemake would stop at a KeyError)."""
     made = {plan.path(d, Metrics(plan.models(d)[f, s].model)) for d, f, s in plan.runs()}
     for out in OUTPUTS.values():
         for read in out.reads.values():
             if read.study == "runs":
                 assert set(plan.figure_inputs(read)) <= made, out.name
+
+
+@pytest.mark.parametrize("name", ablations())
+@pytest.mark.parametrize("scale", ["smoke", "mini"])
+def test_every_named_ablation_plans_into_its_own_folder(scale, name, tmp_path, monkeypatch):
+    """conf/pipeline/ablation/*.yaml: each one merges onto a scale into a plan of its own."""
+    plan = _with_every_dataset(scale, name, tmp_path, monkeypatch)
+    assert plan.root == f"results/{scale}-{name}"
+    _figures_read_only_what_the_plan_makes(plan)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_every_file_a_figure_reads_is_one_the_plan_makes(scale, tmp_path, monkeypatch):
+    _figures_read_only_what_the_plan_makes(_with_every_dataset(scale, None, tmp_path, monkeypatch))

@@ -27,6 +27,8 @@ PROFILES = sorted(p.parent for p in (REPO / "profiles").glob("*/config.yaml"))
 # (scale, extra --config) dry runs whose jobs are routed: CPU nodes (smoke and mini have gpus: 0),
 # the paper's GPUs, and the paper on CPU-only nodes.
 ROUTED = [("smoke", ()), ("paper", ()), ("paper", ("gpus=0",))]
+# one worker runs the module, so its `workflow` fixture (7 Snakemake runs) is built once
+pytestmark = pytest.mark.xdist_group("profiles")
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.Popen:
