@@ -21,7 +21,7 @@ import sys
 
 from snakemake.logging import logger
 
-from pipeline.cluster import unfit_jobs
+from pipeline.cluster import dry_run, unfit_jobs, unfit_kinds
 from pipeline.plan import plan_from_config
 from core.errors import UserError
 
@@ -35,6 +35,9 @@ except UserError as err:
     sys.exit(2)
 for _dataset, _reason in PLAN.skipped.items():
     print(f"[zest] scale {PLAN.spec.scale}: skipping {_dataset} ({_reason})", file=sys.stderr)
+if not workflow.remote_exec and dry_run(sys.argv) and (_problem := unfit_kinds(PLAN)):
+    # a dry run runs no `onstart`: on a cluster (sinfo answers), say what a real run would refuse
+    logger.warning(f"[zest] warning: a run on this cluster would stop here: {_problem}")
 ROOT = PLAN.root  # references, signatures, distances, figures
 MODELS = PLAN.models_root  # data and models (shared by the zest ablations of a scale)
 
@@ -54,7 +57,7 @@ onstart:
     # Before a SLURM run submits its first job: a job that no node can hold would be refused, or
     # wait forever without a word (pipeline/cluster.py).
     if workflow.executor_plugin is not None and workflow.executor_plugin.cli_prefix == "slurm":
-        if _problem := unfit_jobs(workflow.dag.needrun_jobs()):
+        if _problem := unfit_jobs(workflow.dag.needrun_jobs(), PLAN):
             logger.error(f"[zest] error: {_problem}")
             sys.exit(2)
 

@@ -13,7 +13,18 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Node", "Need", "misfits", "misfit_message", "parse_sinfo", "slurm_nodes", "unfit_jobs"]
+__all__ = [
+    "Node",
+    "Need",
+    "dry_run",
+    "misfits",
+    "misfit_message",
+    "parse_sinfo",
+    "resize_hint",
+    "slurm_nodes",
+    "unfit_jobs",
+    "unfit_kinds",
+]
 
 
 @dataclass(frozen=True)
@@ -77,20 +88,41 @@ def misfits(needs: Iterable[Need], nodes: list[Node]) -> list[Need]:
     return sorted({n for n in needs if not any(n.fits(node) for node in nodes)}, key=str)
 
 
-def misfit_message(bad: list[Need], nodes: list[Node]) -> str:
+def resize_hint(sizes: dict[str, Need], nodes: list[Node]) -> str:
+    """The `--config` that makes every kind of job fit the largest node: each kind's threads and
+    memory cut to it (all kinds at once: a hint that names only some would be refused again), and
+    gpus=0 where no node has the GPUs the GPU kinds ask for."""
+    cpus, mem, gpus = (max(getattr(n, a) for n in nodes) for a in ("cpus", "mem_mb", "gpus"))
+    plan = [f"jobs.{kind}.{key}={limit}" for kind, need in sizes.items()
+            for key, asked, limit in (("threads", need.cpus, cpus), ("mem_mb", need.mem_mb, mem))
+            if asked > limit]  # fmt: skip
+    parts = [f"plan='[{','.join(plan)}]'"] if plan else []
+    parts += ["gpus=0"] if any(need.gpus > gpus for need in sizes.values()) else []
+    return f"--config {' '.join(parts)}" if parts else ""
+
+
+def misfit_message(bad: list[Need], nodes: list[Node], sizes: dict[str, Need]) -> str:
+    """What does not fit, and the resize of every kind of job (`sizes`: kind -> its request)."""
     cpus, mem, gpus = (max(getattr(n, a) for n in nodes) for a in ("cpus", "mem_mb", "gpus"))
     listed = "\n".join(f"  {need}" for need in bad)
+    hint = resize_hint(sizes, nodes)
     return (
         f"jobs of {_count(len(bad), 'rule')} ask for more than any node of this cluster has (at "
         f"most {_count(cpus, 'CPU')}, {mem} MB and {_count(gpus, 'GPU')} a node); sbatch would "
         f"refuse them or leave them pending forever:\n{listed}\n"
-        "Resize them for this cluster: --config plan='[jobs.train.threads=2,jobs.train.mem_mb=4000]'"
-        " (the kinds and their sizes: `jobs:` in conf/pipeline/<scale>.yaml), and gpus=0 where "
-        "the nodes have no GPU."
-    )
+        + (f"Resize every kind of job for this cluster: add {hint} (the kinds and their sizes: "
+           "`jobs:` in conf/pipeline/<scale>.yaml)." if hint else "")
+    )  # fmt: skip
 
 
-def unfit_jobs(jobs: Iterable) -> str | None:
+def plan_sizes(plan) -> dict[str, Need]:
+    """kind -> what one job of that kind asks for, from the plan (`jobs:` and `gpus:`)."""
+    return {kind: Need(kind, plan.threads(kind), plan.resources(kind)["mem_mb"],
+                       plan.resources(kind).get("gpu", 0))
+            for kind in plan.spec.jobs.__dataclass_fields__}  # fmt: skip
+
+
+def unfit_jobs(jobs: Iterable, plan) -> str | None:
     """Why some of Snakemake's `jobs` (cluster jobs only) fit no node `sinfo` lists, or None."""
     needs = [
         Need(job.rule.name, int(job.resources.get("cpus_per_task") or job.threads),
@@ -100,4 +132,20 @@ def unfit_jobs(jobs: Iterable) -> str | None:
     ]  # fmt: skip
     nodes = slurm_nodes()
     bad = misfits(needs, nodes)
-    return misfit_message(bad, nodes) if bad else None
+    return misfit_message(bad, nodes, plan_sizes(plan)) if bad else None
+
+
+def unfit_kinds(plan) -> str | None:
+    """The same check on the plan's kinds of job, for a dry run (which runs no `onstart`): None
+    where sinfo is not there (not on a cluster) or every kind fits."""
+    nodes = slurm_nodes()
+    sizes = plan_sizes(plan)
+    bad = misfits(sizes.values(), nodes)
+    return misfit_message(bad, nodes, sizes) if bad else None
+
+
+def dry_run(argv: list[str]) -> bool:
+    """Whether this Snakemake command line is a dry run (-n, --dry-run, -np, ...): the Snakefile
+    is read before Snakemake tells it."""
+    return any(a in ("--dry-run", "--dryrun") or re.fullmatch(r"-[a-zA-Z]*n[a-zA-Z]*", a)
+               for a in argv)  # fmt: skip

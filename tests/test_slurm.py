@@ -209,3 +209,13 @@ def test_jobs_no_node_can_hold_stop_the_run_before_any_submission(cluster, tmp_p
     assert "[zest] error: jobs of 1 rule ask for more than any node" in out
     assert "  prepare_data: 1 CPU, 8000 MB\n" in out and "at most 2 CPUs, 6000 MB" in out
     assert "has been submitted" not in out and cluster.squeue() == []
+    # a dry run runs no onstart: it warns instead; and the hint, applied word for word, fits
+    hint = re.search(r"add --config (?:plan='(\[[^\]]*\])')? ?(gpus=0)?", out)
+    assert hint and hint[1], out[-3000:]
+    applied = (f"plan={hint[1]}", *([hint[2]] if hint[2] else []))
+    for extra, warned in (((), True), (applied, False)):
+        dry = tmp_path / f"dry{len(extra)}"
+        dry.mkdir()
+        proc = snakemake(cluster, dry, "-n", "--config", "scale=paper", *extra)
+        proc.wait(timeout=300)
+        assert proc.returncode == 0 and ("would stop here" in output_of(dry)) is warned, extra
