@@ -120,18 +120,39 @@ def _differs(ours, theirs, width: float | None) -> bool:
     return not math.isfinite(float(theirs)) or abs(float(theirs) - float(ours)) > width
 
 
+# What names a row (with the text columns): rows of a rerun are matched to the record's by these,
+# so a rerun of more datasets or seeds than the record is checked on the rows they share
+ROW_KEYS = ("k", "t", "seed", "seed_a", "seed_b", "epoch_a", "epoch_b", "victim_seed", "size",
+            "repeat", "level")  # fmt: skip
+
+
+def _matched(record: pd.DataFrame, rerun: pd.DataFrame) -> tuple[list, list[int]]:
+    """(the rerun's row for each of the record's, None where it has none; the key columns)."""
+    keys = [c for c in record.columns
+            if not pd.api.types.is_numeric_dtype(record[c]) or c in ROW_KEYS]  # fmt: skip
+    if len(record) == len(rerun) and (
+        not keys or (record[keys].values == rerun[keys].values).all()
+    ):
+        return list(range(len(rerun))), keys  # the same rows in the same order
+    index = {tuple(map(str, row)): i for i, row in enumerate(rerun[keys].itertuples(index=False))}
+    return [index.get(tuple(map(str, row))) for row in record[keys].itertuples(index=False)], keys
+
+
 def compare_tables(name: str, record: pd.DataFrame, rerun: pd.DataFrame, exact: bool) -> list[str]:
-    """One line per difference between a record's table and the rerun's."""
+    """One line per difference between a record's table and the rerun's: each record row against
+    the rerun's row of the same identity (text columns and `ROW_KEYS`)."""
     missing = [c for c in record.columns if c not in rerun.columns]
     if missing:
         return [f"{name}: the rerun has no column {', '.join(map(repr, missing))}"]
-    if len(record) != len(rerun):
-        return [f"{name}: {len(rerun)} rows in the rerun, {len(record)} in the record"]
     measured = {c for c in record.columns if is_measured(record[c])}
-    keys = [c for c in record.columns if c not in measured][:6]
+    rows, keys = _matched(record, rerun)
     lines = []
-    for i in range(len(record)):
-        ours, theirs = record.iloc[i], rerun.iloc[i]
+    for i, j in enumerate(rows):
+        ours = record.iloc[i]
+        if j is None:
+            lines.append(f"{name} row {i + 1} ({identity(ours, keys)}): not in the rerun")
+            continue
+        theirs = rerun.iloc[j]
         for column in record.columns:
             rule = EXACT if exact else tolerance(column)
             width = rule.of(float(ours[column]), _spread(ours, column)) if (

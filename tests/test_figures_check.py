@@ -62,13 +62,23 @@ def test_missing_tables_rows_and_columns_are_differences(rerun, capsys):
     assert main([str(rerun), str(RECORD)]) == 1
     out = capsys.readouterr().out
     assert "tables/table_extraction.csv: missing in the rerun" in out
-    assert "tables/table_verdicts.csv:" in out and "rows in the rerun" in out
+    assert "tables/table_verdicts.csv row 34 (" in out and "): not in the rerun" in out
 
 
 def test_folders_that_are_not_a_run_or_a_record_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "none"), str(RECORD)]) == 2
     assert main([str(RECORD), str(tmp_path)]) == 2
     assert "not a record's data" in capsys.readouterr().err
+
+
+def test_a_rerun_of_more_rows_is_checked_on_the_rows_it_shares(rerun, capsys):
+    """Rows are matched by identity (text columns and ROW_KEYS), not position: a rerun that adds
+    a dataset's rows still checks the record's."""
+    table = rerun / UNLEARNING
+    lines = table.read_text().splitlines(keepends=True)
+    added = lines[1].replace("cifar10,", "svhn,", 1)  # a dataset the record does not have
+    table.write_text("".join([lines[0], added, *lines[1:]]))
+    assert main([str(rerun), str(RECORD)]) == 0, capsys.readouterr().out
 
 
 def test_each_kind_of_column_has_its_stated_tolerance():
