@@ -76,9 +76,9 @@ def record(results: Path, docs: Path, width: int = 720) -> str:
     data = copy_data(results, docs / scale)
     parts = ["## Tables", ""]
     if data:
+        kept = sorted({str(p.relative_to(docs / scale).parts[0]) for p in data})
         parts += [f"The numbers of every table, as data: `{scale}/` ({len(data)} files: "
-                  "`tables/*.csv`, the studies' `distances/`, `verdicts/` and `detection/` "
-                  "TSV tables, the run's `plan.yaml` and `provenance.json`).", ""]  # fmt: skip
+                  f"{', '.join(f'`{k}`' for k in kept)}).", ""]  # fmt: skip
     for table in ordered(list((results / "tables").glob("*.md")), ORDER):
         parts += [f"### {table.stem}", "", table.read_text().strip(), ""]
     parts += ["## Figures", ""]
