@@ -47,7 +47,7 @@ from training.epoch import (
 from training.models import DOMAINS, build_model, check_model_options
 from training.recipes.amnesiac import AmnesiacRecorder
 from training.recipes.base import TrainingJob, forget_split
-from training.rundir import RunExistsError, RunFolder, checkpoint_epochs, jsonable
+from training.rundir import OWN_FILES, RunExistsError, RunFolder, checkpoint_epochs, jsonable
 
 __all__ = ["RunExistsError", "as_train_config", "train"]
 
@@ -242,9 +242,9 @@ def _pick_device(cfg: TrainConfig) -> torch.device:
     return device
 
 
-# What a run folder may hold besides its own files: a partial run resumes, anything else is refused.
-_RUN_FILES = re.compile(r"\.hydra|train\.log|metrics\.json(\.provenance\.json)?|resume\.pt|"
-                        r"amnesiac\.safetensors|epoch\d+\.safetensors|\..*\.tmp|\.lock")  # fmt: skip
+# What a run folder may hold: its own files, its .hydra record, temporary files and its lock (a
+# partial run resumes); anything else is refused.
+_RUN_FILES = re.compile(rf"{OWN_FILES.pattern}|\.hydra|\..*\.tmp|\.lock")
 
 
 def _check_out_dir(out_dir: Path) -> None:

@@ -30,8 +30,8 @@ log = logging.getLogger("training.loop")
 METRICS, RESUME = "metrics.json", "resume.pt"
 # A run's own files (RunFolder.clear): its record, resume state, checkpoints, updates, log
 # and the pipeline's provenance of its record (core/provenance.py)
-_OWN_FILES = re.compile(r"metrics\.json(\.provenance\.json)?|resume\.pt|epoch\d+\.safetensors|"
-                        r"amnesiac\.safetensors|train\.log")  # fmt: skip
+OWN_FILES = re.compile(r"metrics\.json(\.provenance\.json)?|resume\.pt|epoch\d+\.safetensors|"
+                       r"amnesiac\.safetensors|train\.log")  # fmt: skip
 
 
 class RunExistsError(UserError, RuntimeError):
@@ -155,7 +155,7 @@ class RunFolder:
         """Delete a run's own files from `out_dir` (its lock and `.hydra/` record stay: the
         lock is held by this process, the record is written again when the run starts)."""
         for path in Path(out_dir).iterdir():
-            if path.is_file() and _OWN_FILES.fullmatch(path.name):
+            if path.is_file() and OWN_FILES.fullmatch(path.name):
                 path.unlink()
 
     @staticmethod

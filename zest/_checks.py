@@ -85,3 +85,16 @@ def check_weights(a, b) -> None:
 def check_signature(sig: Signature, name: str) -> None:
     """`refuse_non_finite` on a signature's weights, naming its reference points."""
     refuse_non_finite(sig.weights, name, sig.offsets)
+
+
+def check_shapes(a: np.ndarray, b: np.ndarray) -> None:
+    """Two weight matrices a distance can compare: 2-D, the same rows, none of them empty."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ZestError(f"signature weights must be 2-D (R, C), got {a.shape} and {b.shape}")
+    if a.shape[0] != b.shape[0]:
+        raise ZestError(f"signatures have different row counts: {a.shape[0]} and {b.shape[0]}")
+    if a.shape[0] == 0 or a.shape[1] == 0 or b.shape[1] == 0:
+        raise ZestError(
+            f"cannot compare empty signatures ({a.shape} and {b.shape}): a signature needs at "
+            "least one feature and one class"
+        )

@@ -36,7 +36,7 @@ import numpy as np
 
 from ._bootstrap import Workspace, draw_points, fast_replicates
 from ._checks import check_comparable, check_signature
-from .distance import Metric, relative_distance, weights_distance
+from .distance import Metric, aligned_distance, relative_distance, weights_distance
 from .domains import check_count
 from .errors import ZestError, ZestWarning
 from .signature import Signature
@@ -124,7 +124,7 @@ def _replicate_distances(
         return fast[0]
     return np.array(
         [
-            weights_distance(x[rows], y[rows], metric=metric, align=align)
+            aligned_distance(x[rows], y[rows], metric, align)  # signatures checked once
             for rows in (point_rows(offsets, points) for points in draws)
         ]
     )
